@@ -1,0 +1,31 @@
+/* hrc.h: the one header generated C includes.
+ *
+ * hrc is a runtime for compilers that emit C: Perceus reference counting with reuse in place
+ * (this release: the `rc` mode on mimalloc), a bdwgc tracing backstop and Go-style
+ * defer/panic/recover (later releases). Compile with the flags of `pkg-config --cflags hrc-rc`
+ * (or the meson dependency), which select the mode and match the library's build options.
+ *
+ * Parts: hrc_config.h (build variant), hrc_object.h (header, RC states, dup/drop, boxed
+ * scalars), hrc_alloc.h (allocation, reuse tokens, drop specialisation), hrc_closure.h
+ * (closures), hrc_data.h (strings, scalar and value arrays), hrc_stats.h (statistics).
+ * docs/lowering.md shows how each source construct lowers to these calls.
+ */
+#ifndef HRC_H
+#define HRC_H
+
+#include "hrc_config.h"
+#include "hrc_object.h"
+#include "hrc_stats.h"
+#include "hrc_alloc.h"
+#include "hrc_closure.h"
+#include "hrc_data.h"
+
+/* Print one line "hrc: <message>" to stderr and abort: for misuse that cannot continue. */
+HRC_API HRC_NORETURN HRC_COLD void hrc_fatal(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* Library version, and the variant it was built as ("rc", "rc+checks"...). */
+HRC_API const char *hrc_version(void);
+HRC_API const char *hrc_variant(void);
+
+#endif

@@ -1,0 +1,129 @@
+/* hrc_alloc.h: allocation, reuse tokens and the helpers of Perceus' drop specialisation.
+ *
+ * hrc_alloc returns an object with one reference (rc 0), its header filled in and its fields
+ * uninitialised: generated code writes every scanned field before the next runtime call.
+ *
+ * A reuse token (hrc_reuse_t) is the memory of an object that died uniquely owned, kept to
+ * build the next object of the same size in place; NULL is the empty token. The object's
+ * fields are already dropped or moved out when the token exists. A token is consumed exactly
+ * once: by hrc_alloc_at (which reuses it) or by hrc_reuse_free (when no allocation needs it).
+ *
+ * Perceus lowers `match xs { Cons(h, t) -> ... Cons(f(h), t') }` to
+ *     if (hrc_is_unique(xs)) tok = hrc_reuse_cell(xs);             // fields moved to h, t
+ *     else { hrc_dup(h); hrc_dup(t); hrc_decref(xs); tok = NULL; }
+ *     ... r = hrc_alloc_at(tok, sizeof(cons), CONS, 2);
+ * (docs/lowering.md shows each case with a compiled example.)
+ */
+#ifndef HRC_ALLOC_H
+#define HRC_ALLOC_H
+
+#include <stddef.h>
+
+#include "hrc_object.h"
+#include "hrc_stats.h"
+
+typedef hrc_obj_t *hrc_reuse_t;
+
+#define HRC_NO_REUSE ((hrc_reuse_t)NULL)
+
+/* Allocate an object of size bytes (header included) with tag and scanned-field count. Never
+ * returns NULL: out of memory ends the program with one clear line. */
+HRC_API hrc_obj_t *hrc_alloc(size_t size, unsigned tag, unsigned scan);
+HRC_API HRC_COLD void hrc_drop_fields_cold(hrc_obj_t *o);
+HRC_API HRC_COLD void hrc_dup_fields(hrc_obj_t *o);
+HRC_API HRC_COLD void hrc_free_block_cold(hrc_obj_t *o, hrc_op_t op);
+HRC_API HRC_COLD void hrc_debug_token(hrc_obj_t *tok, size_t size, unsigned scan);
+HRC_API HRC_COLD void hrc_debug_to_token(hrc_obj_t *o);
+HRC_API HRC_COLD void hrc_stats_reuse_cold(hrc_obj_t *tok, size_t size, unsigned tag);
+
+/* The header's size field for an object of size bytes. */
+static inline uint8_t hrc_size_words(size_t size) {
+  size_t words = (size + 7) / 8;
+  return words <= HRC_SMALL_WORDS_MAX ? (uint8_t)words : 0;
+}
+
+/* Fill in the header of a freshly allocated or reused block. */
+static inline void hrc_header_init(hrc_obj_t *o, size_t size, unsigned tag, unsigned scan) {
+  o->rc = HRC_RC_UNIQUE;
+  o->tag = (uint8_t)tag;
+  o->scan = (uint8_t)scan;
+  o->flags = 0;
+  o->words = hrc_size_words(size);
+}
+
+#if HRC_WITH_STATS
+/* Count a reuse: the token's old object leaves the live set, the new one enters it. */
+static inline void hrc_stats_reuse(hrc_obj_t *tok, size_t size, unsigned tag) {
+  uint8_t words = hrc_size_words(size);
+  if (HRC_UNLIKELY(tok->words == 0 || words == 0)) {
+    hrc_stats_reuse_cold(tok, size, tag);
+    return;
+  }
+  hrc_tls_stats.reuses++;
+  hrc_tls_stats.live_by_tag[tok->tag]--;
+  hrc_tls_stats.live_by_tag[tag]++;
+  hrc_tls_stats.live_bytes += 8 * ((int64_t)words - (int64_t)tok->words);
+}
+#endif
+
+/* Allocate into a reuse token when there is one, else from the heap. The token's block must be
+ * at least size bytes (Perceus pairs equal sizes; the debug build checks it). */
+static inline hrc_obj_t *hrc_alloc_at(hrc_reuse_t tok, size_t size, unsigned tag, unsigned scan) {
+  if (tok == NULL) return hrc_alloc(size, tag, scan);
+#if HRC_DEBUG
+  hrc_debug_token(tok, size, scan);
+#endif
+#if HRC_WITH_STATS
+  hrc_stats_reuse(tok, size, tag);
+#endif
+  hrc_header_init(tok, size, tag, scan);
+  return tok;
+}
+
+/* Release a reference, returning the object's memory as a token when it was the last one
+ * (its fields are dropped first); otherwise the count goes down and the token is empty. */
+static inline hrc_reuse_t hrc_drop_reuse(hrc_obj_t *o) {
+#if HRC_DEBUG
+  hrc_debug_check(o, HRC_OP_DROP_REUSE);
+#endif
+  if (HRC_LIKELY(hrc_rc_load(o) == HRC_RC_UNIQUE)) {
+    if (o->scan != 0) hrc_drop_fields_cold(o);
+#if HRC_DEBUG
+    hrc_debug_to_token(o);
+#endif
+    return o;
+  }
+  hrc_obj_drop(o);
+  return HRC_NO_REUSE;
+}
+
+/* Give a token back when no allocation took it. */
+static inline void hrc_reuse_free(hrc_reuse_t tok) {
+  if (tok != NULL) hrc_free_block_cold(tok, HRC_OP_FREE_TOKEN);
+}
+
+/* Drop specialisation, unique case: turn a unique cell whose fields the caller has taken over
+ * into a reuse token (no field is dropped). */
+static inline hrc_reuse_t hrc_reuse_cell(hrc_obj_t *o) {
+#if HRC_DEBUG
+  hrc_debug_check(o, HRC_OP_REUSE_CELL);
+  hrc_debug_to_token(o);
+#endif
+  return o;
+}
+
+/* Drop specialisation, unique case without reuse: free a unique cell whose fields the caller
+ * has taken over (no field is dropped). */
+static inline void hrc_free_cell(hrc_obj_t *o) { hrc_free_block_cold(o, HRC_OP_FREE_CELL); }
+
+/* Drop specialisation, shared case: after dup'ing the fields it keeps, the caller gives up its
+ * reference. Same as a drop (a thread-shared object may still die here, releasing its fields);
+ * the debug build also checks that a local object was not unique. */
+static inline void hrc_decref(hrc_obj_t *o) {
+#if HRC_DEBUG
+  hrc_debug_check(o, HRC_OP_DECREF);
+#endif
+  hrc_obj_drop(o);
+}
+
+#endif

@@ -1,0 +1,63 @@
+/* hrc_stats.h: runtime statistics, one X-macro list of counters.
+ *
+ * Counters are per thread (no atomics on any path) and folded into global totals when a thread
+ * ends or a report is made. With HRC_WITH_STATS=0 (meson -Dstats=false) every counting site
+ * compiles to nothing and hrc_stats_get() reports that stats are off. With HRC_STATS=1 in the
+ * environment, the report is printed to stderr when the program exits.
+ */
+#ifndef HRC_STATS_H
+#define HRC_STATS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hrc_object.h"
+
+/* X(name, description): event counters, summed over threads. */
+#define HRC_STATS_COUNTERS(X)                                                                      \
+  X(allocs, "allocations")                                                                         \
+  X(alloc_bytes, "bytes allocated")                                                                \
+  X(frees, "frees by rc")                                                                          \
+  X(reuses, "in-place reuses")                                                                     \
+  X(tokens_freed, "reuse tokens freed unused")                                                     \
+  X(shared_marked, "objects marked shared")                                                        \
+  X(sticky, "counts made sticky")
+
+/* Per-thread counters. live_* may go negative in one thread when another thread frees what it
+ * allocated; their sums over threads are exact. */
+typedef struct hrc_stats_s {
+#define HRC_STATS_FIELD(name, desc) int64_t name;
+  HRC_STATS_COUNTERS(HRC_STATS_FIELD)
+#undef HRC_STATS_FIELD
+  int64_t live_bytes;      /* bytes of live objects, this thread's net */
+  int64_t flushed_bytes;   /* part of live_bytes already folded into the global figure */
+  int64_t peak_bytes;      /* largest live_bytes this thread has seen */
+  int64_t live_by_tag[256];
+} hrc_stats_t;
+
+/* A report: totals over all threads, past and present. */
+typedef struct hrc_stats_report_s {
+#define HRC_STATS_FIELD(name, desc) int64_t name;
+  HRC_STATS_COUNTERS(HRC_STATS_FIELD)
+#undef HRC_STATS_FIELD
+  int64_t live_objects;
+  int64_t live_bytes;
+  int64_t peak_live_bytes; /* exact within 64 KiB per thread (threads fold their deltas) */
+  int64_t live_by_tag[256];
+} hrc_stats_report_t;
+
+/* Fill *r with the current totals; false (and zeros) when stats are compiled out. */
+HRC_API bool hrc_stats_get(hrc_stats_report_t *r);
+/* Print the report to stderr now. */
+HRC_API void hrc_stats_print(void);
+/* Live objects now, summed over threads; -1 when stats are compiled out. */
+HRC_API int64_t hrc_live_objects(void);
+
+#if HRC_WITH_STATS
+extern HRC_API __thread hrc_stats_t hrc_tls_stats;
+#define HRC_STAT_ADD(name, n) (hrc_tls_stats.name += (n))
+#else
+#define HRC_STAT_ADD(name, n) ((void)0)
+#endif
+
+#endif

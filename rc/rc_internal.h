@@ -1,0 +1,84 @@
+/* rc_internal.h: what the rc module's files share, hidden from users of the library.
+ *
+ * Blocks and objects: in release builds an object *is* its block. In checked builds
+ * (HRC_DEBUG) each block starts with a 16-byte prefix {requested size, cookie} before the
+ * object, so that a pointer hrc never allocated, a freed block and a reuse token can each be
+ * told apart and named in the error line (rc/debug.c).
+ *
+ * The heap seam: rc/heap_internal.h maps hrc_heap_alloc/free to the allocator of the mode the
+ * library is built for; nothing else in rc/ names an allocator.
+ */
+#ifndef HRC_RC_INTERNAL_H
+#define HRC_RC_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hrc.h"
+
+#define HRC_HIDDEN __attribute__((visibility("hidden")))
+
+/* rc words that only checked builds write; both lie in the sticky band, which release code
+ * never frees or counts. */
+#define HRC_RC_FREED 0xDEADDEADu
+#define HRC_RC_TOKEN 0xDEAD7043u
+
+/* ---- blocks (rc/debug.c in checked builds, plain heap otherwise) ---- */
+
+/* A block for an object of size bytes; NULL when the heap is exhausted. */
+HRC_HIDDEN hrc_obj_t *hrc_block_alloc(size_t size, bool scanned);
+/* Return a dead object's block to the heap (checked builds: poison and quarantine it). */
+HRC_HIDDEN void hrc_block_release(hrc_obj_t *o);
+/* Bytes of an object, as allocation and freeing account them. */
+HRC_HIDDEN size_t hrc_obj_size(const hrc_obj_t *o);
+/* Bytes a large object (no size in its header) built in token tok will account for. */
+HRC_HIDDEN size_t hrc_large_size_in(const hrc_obj_t *tok);
+/* The heap's usable size of an object's block. */
+HRC_HIDDEN size_t hrc_block_usable(const hrc_obj_t *o);
+
+/* ---- freeing (rc/free.c) ---- */
+
+/* Free a dead object and every object that dies with it, without recursion. */
+HRC_HIDDEN void hrc_free_dead(hrc_obj_t *o);
+/* Give up one reference to a non-local object (shared, sticky, immortal); true if it died. */
+HRC_HIDDEN bool hrc_shared_release(hrc_obj_t *o);
+
+/* The scanned slots of any object, arrays included; *n receives their count. */
+static inline hrc_obj_t **hrc_slots(hrc_obj_t *o, size_t *n) {
+  if (HRC_UNLIKELY(o->scan == HRC_SCAN_ARRAY)) {
+    hrc_array_t *a = (hrc_array_t *)o;
+    *n = a->len;
+    return a->items;
+  }
+  *n = o->scan;
+  return hrc_fields(o);
+}
+
+/* ---- threads (rc/thread.c) ---- */
+
+typedef struct hrc_thread_s hrc_thread_t;
+
+/* Make sure this thread is registered (stats folding, exit hooks); cheap after the first call. */
+HRC_HIDDEN void hrc_thread_ensure(void);
+/* Called once per process from the first registration: reads the environment. */
+HRC_HIDDEN void hrc_stats_process_init(void);
+/* This thread's exit: fold its counters into the totals. */
+HRC_HIDDEN void hrc_stats_thread_exit(void);
+/* Register this thread's counters so reports include them while it runs. */
+HRC_HIDDEN void hrc_stats_thread_enter(void);
+/* This thread's exit: release its quarantined blocks (checked builds). */
+HRC_HIDDEN void hrc_debug_thread_exit(void);
+
+/* ---- stats (rc/stats.c); no-ops when compiled out ---- */
+
+HRC_HIDDEN void hrc_stats_on_alloc(const hrc_obj_t *o);
+HRC_HIDDEN void hrc_stats_on_free(const hrc_obj_t *o);
+
+/* ---- errors ---- */
+
+/* Name of an operation for error lines. */
+HRC_HIDDEN const char *hrc_op_name(hrc_op_t op);
+/* Out of memory: one clear line, then abort. */
+HRC_HIDDEN HRC_NORETURN void hrc_out_of_memory(size_t size);
+
+#endif

@@ -1,0 +1,115 @@
+/* refcount.c: the slow paths of dup and drop, and marking a graph thread-shared.
+ *
+ * The state table is in codegen-helpers/hrc_object.h. Invariants kept here:
+ *  - a sticky or immortal count is never changed again (CAS loops check before every update);
+ *  - a shared count changes only by compare-and-swap; decrements release, and the thread that
+ *    gives up the last reference issues an acquire fence before freeing;
+ *  - hrc_share turns local counts into shared ones with the same number of references
+ *    (local rc r means r+1 references, shared 0x80000000+r means r+1: no off-by-one, see
+ *    tests/test_share.c "conversion_keeps_*"), and never recurses on the C stack.
+ */
+#include <stdlib.h>
+
+#include "rc_internal.h"
+
+/* dup that the fast path could not do: local overflow, shared, sticky or immortal. */
+void hrc_dup_cold(hrc_obj_t *o, uint32_t n) {
+  uint32_t rc = hrc_rc_load(o);
+  if (rc < HRC_RC_SHARED) {
+    if (n < HRC_RC_LOCAL_MAX - rc) {
+      hrc_rc_store(o, rc + n);
+    } else {
+      hrc_rc_store(o, HRC_RC_STICKY);
+      HRC_STAT_ADD(sticky, 1);
+    }
+    return;
+  }
+  while (rc < HRC_RC_STICKY) {
+    uint32_t next = (n < HRC_RC_STICKY - rc) ? rc + n : HRC_RC_STICKY;
+    if (__atomic_compare_exchange_n(&o->rc, &rc, next, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+      if (next == HRC_RC_STICKY) HRC_STAT_ADD(sticky, 1);
+      return;
+    }
+  }
+}
+
+/* Give up one reference to a shared, sticky or immortal object; true when it was the last. */
+bool hrc_shared_release(hrc_obj_t *o) {
+  uint32_t rc = hrc_rc_load(o);
+  for (;;) {
+    if (rc >= HRC_RC_STICKY) return false;
+    if (rc == HRC_RC_SHARED) {
+      /* We hold the only reference, so no other thread can change the count any more. */
+      __atomic_thread_fence(__ATOMIC_ACQUIRE);
+      return true;
+    }
+    if (__atomic_compare_exchange_n(&o->rc, &rc, rc - 1, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+      return false;
+  }
+}
+
+/* drop that the fast path could not do: last local reference, or a non-local count. */
+void hrc_drop_cold(hrc_obj_t *o) {
+  uint32_t rc = hrc_rc_load(o);
+  if (rc == HRC_RC_UNIQUE) {
+    hrc_free_dead(o);
+  } else if (rc < HRC_RC_SHARED) {
+    hrc_rc_store(o, rc - 1);
+  } else if (hrc_shared_release(o)) {
+    hrc_free_dead(o);
+  }
+}
+
+/* A growable stack of objects for hrc_share; starts in place, grows on the C heap. */
+typedef struct share_stack_s {
+  hrc_obj_t **items;
+  size_t len, cap;
+  hrc_obj_t *inline_items[64];
+} share_stack_t;
+
+/* Push o, doubling the stack when full. */
+static void share_push(share_stack_t *s, hrc_obj_t *o) {
+  if (s->len == s->cap) {
+    size_t cap = s->cap * 2;
+    hrc_obj_t **items = s->items == s->inline_items ? malloc(cap * sizeof *items)
+                                                    : realloc(s->items, cap * sizeof *items);
+    if (items == NULL) hrc_out_of_memory(cap * sizeof *items);
+    if (s->items == s->inline_items) {
+      for (size_t i = 0; i < s->len; i++) items[i] = s->inline_items[i];
+    }
+    s->items = items;
+    s->cap = cap;
+  }
+  s->items[s->len++] = o;
+}
+
+/* Convert one local count to the shared count with the same number of references. */
+static void share_one(hrc_obj_t *o, uint32_t rc) {
+  uint32_t shared = rc <= HRC_RC_STICKY - 1 - HRC_RC_SHARED ? HRC_RC_SHARED + rc : HRC_RC_STICKY;
+  hrc_rc_store(o, shared);
+  HRC_STAT_ADD(shared_marked, 1);
+  if (shared == HRC_RC_STICKY) HRC_STAT_ADD(sticky, 1);
+}
+
+/* Mark everything reachable from v as thread-shared, before v is handed to another thread. */
+void hrc_share(hrc_obj_t *v) {
+  if (v == NULL || hrc_is_scalar(v)) return;
+  share_stack_t s = {.len = 0, .cap = 64};
+  s.items = s.inline_items;
+  share_push(&s, v);
+  while (s.len > 0) {
+    hrc_obj_t *o = s.items[--s.len];
+#if HRC_DEBUG
+    hrc_debug_check(o, HRC_OP_SHARE);
+#endif
+    uint32_t rc = hrc_rc_load(o);
+    if (rc >= HRC_RC_SHARED) continue; /* already shared, sticky or immortal: so is its graph */
+    share_one(o, rc);
+    size_t n;
+    hrc_obj_t **slots = hrc_slots(o, &n);
+    for (size_t i = 0; i < n; i++) {
+      if (!hrc_is_scalar(slots[i])) share_push(&s, slots[i]);
+    }
+  }
+  if (s.items != s.inline_items) free(s.items);
+}

@@ -1,0 +1,212 @@
+/* stats.c: counters per thread, totals over threads, and the report.
+ *
+ * Each thread counts into its own hrc_tls_stats with plain increments. A registry (a list under
+ * a mutex) holds the live threads' counters; a thread that ends adds its counters to `retired`.
+ * A report sums both. Live bytes also fold into a global figure whenever a thread's unfolded
+ * change reaches FOLD_BYTES, which bounds the error of the peak over several threads; within
+ * one thread the peak is exact.
+ *
+ * With HRC_WITH_STATS=0 this file keeps only the API, which reports that stats are off.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rc_internal.h"
+
+static bool stats_wanted(void) {
+  const char *s = getenv("HRC_STATS");
+  return s != NULL && *s != '\0' && strcmp(s, "0") != 0;
+}
+
+#if HRC_WITH_STATS
+
+#define FOLD_BYTES (64 * 1024)
+
+__thread hrc_stats_t hrc_tls_stats;
+
+typedef struct entry_s {
+  hrc_stats_t *stats;
+  struct entry_s *next, *prev;
+} entry_t;
+
+static __thread entry_t self;
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static entry_t *threads;      /* live registered threads */
+static hrc_stats_t retired;   /* sums of ended threads */
+static int64_t global_live;   /* folded live bytes (atomic) */
+static int64_t global_peak;   /* largest folded or per-thread live bytes seen (atomic) */
+
+/* Raise the global peak to at least v. */
+static void raise_peak(int64_t v) {
+  int64_t cur = __atomic_load_n(&global_peak, __ATOMIC_RELAXED);
+  while (v > cur &&
+         !__atomic_compare_exchange_n(&global_peak, &cur, v, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
+}
+
+/* Fold this thread's unfolded live-byte change into the global figure. */
+static void fold(hrc_stats_t *s) {
+  int64_t delta = s->live_bytes - s->flushed_bytes;
+  s->flushed_bytes = s->live_bytes;
+  int64_t now = __atomic_add_fetch(&global_live, delta, __ATOMIC_RELAXED);
+  raise_peak(now);
+}
+
+void hrc_stats_on_alloc(const hrc_obj_t *o) {
+  hrc_stats_t *s = &hrc_tls_stats;
+  int64_t size = (int64_t)hrc_obj_size(o);
+  s->allocs++;
+  s->alloc_bytes += size;
+  s->live_by_tag[o->tag]++;
+  s->live_bytes += size;
+  if (s->live_bytes > s->peak_bytes) s->peak_bytes = s->live_bytes;
+  if (s->live_bytes - s->flushed_bytes >= FOLD_BYTES) fold(s);
+}
+
+void hrc_stats_on_free(const hrc_obj_t *o) {
+  hrc_stats_t *s = &hrc_tls_stats;
+  s->frees++;
+  s->live_by_tag[o->tag]--;
+  s->live_bytes -= (int64_t)hrc_obj_size(o);
+  if (s->flushed_bytes - s->live_bytes >= FOLD_BYTES) fold(s);
+}
+
+void hrc_stats_reuse_cold(hrc_obj_t *tok, size_t size, unsigned tag) {
+  hrc_stats_t *s = &hrc_tls_stats;
+  uint8_t words = hrc_size_words(size);
+  int64_t old_size = (int64_t)hrc_obj_size(tok);
+  int64_t new_size = words ? (int64_t)words * 8 : (int64_t)hrc_large_size_in(tok);
+  s->reuses++;
+  s->live_by_tag[tok->tag]--;
+  s->live_by_tag[tag]++;
+  s->live_bytes += new_size - old_size;
+}
+
+void hrc_stats_thread_enter(void) {
+  self.stats = &hrc_tls_stats;
+  pthread_mutex_lock(&registry_lock);
+  self.prev = NULL;
+  self.next = threads;
+  if (threads != NULL) threads->prev = &self;
+  threads = &self;
+  pthread_mutex_unlock(&registry_lock);
+}
+
+/* Add every counter of `from` into `into`. */
+static void add_counters(hrc_stats_t *into, const hrc_stats_t *from) {
+#define HRC_STATS_SUM(name, desc) into->name += from->name;
+  HRC_STATS_COUNTERS(HRC_STATS_SUM)
+#undef HRC_STATS_SUM
+  into->live_bytes += from->live_bytes;
+  if (from->peak_bytes > into->peak_bytes) into->peak_bytes = from->peak_bytes;
+  for (int t = 0; t < 256; t++) into->live_by_tag[t] += from->live_by_tag[t];
+}
+
+void hrc_stats_thread_exit(void) {
+  hrc_stats_t *s = &hrc_tls_stats;
+  fold(s);
+  pthread_mutex_lock(&registry_lock);
+  if (self.prev != NULL) self.prev->next = self.next;
+  else threads = self.next;
+  if (self.next != NULL) self.next->prev = self.prev;
+  add_counters(&retired, s);
+  pthread_mutex_unlock(&registry_lock);
+  memset(s, 0, sizeof *s);
+}
+
+bool hrc_stats_get(hrc_stats_report_t *r) {
+  hrc_stats_t sum = {0};
+  pthread_mutex_lock(&registry_lock);
+  add_counters(&sum, &retired);
+  for (entry_t *e = threads; e != NULL; e = e->next) add_counters(&sum, e->stats);
+  pthread_mutex_unlock(&registry_lock);
+  memset(r, 0, sizeof *r);
+#define HRC_STATS_COPY(name, desc) r->name = sum.name;
+  HRC_STATS_COUNTERS(HRC_STATS_COPY)
+#undef HRC_STATS_COPY
+  r->live_bytes = sum.live_bytes;
+  for (int t = 0; t < 256; t++) {
+    r->live_by_tag[t] = sum.live_by_tag[t];
+    r->live_objects += sum.live_by_tag[t];
+  }
+  int64_t peak = __atomic_load_n(&global_peak, __ATOMIC_RELAXED);
+  if (sum.peak_bytes > peak) peak = sum.peak_bytes;
+  if (sum.live_bytes > peak) peak = sum.live_bytes;
+  r->peak_live_bytes = peak;
+  return true;
+}
+
+#else /* !HRC_WITH_STATS */
+
+void hrc_stats_on_alloc(const hrc_obj_t *o) { (void)o; }
+void hrc_stats_on_free(const hrc_obj_t *o) { (void)o; }
+void hrc_stats_reuse_cold(hrc_obj_t *tok, size_t size, unsigned tag) {
+  (void)tok, (void)size, (void)tag;
+}
+void hrc_stats_thread_enter(void) {}
+void hrc_stats_thread_exit(void) {}
+
+bool hrc_stats_get(hrc_stats_report_t *r) {
+  memset(r, 0, sizeof *r);
+  return false;
+}
+
+#endif
+
+int64_t hrc_live_objects(void) {
+  hrc_stats_report_t r;
+  return hrc_stats_get(&r) ? r.live_objects : -1;
+}
+
+/* Name a tag for the report. */
+static const char *tag_name(int tag, char *buf, size_t len) {
+  switch (tag) {
+  case HRC_TAG_CLOSURE: return "closure";
+  case HRC_TAG_BYTES: return "bytes";
+  case HRC_TAG_ARRAY: return "array";
+  case HRC_TAG_SCALARS: return "scalars";
+  default: snprintf(buf, len, "tag %d", tag); return buf;
+  }
+}
+
+void hrc_stats_print(void) {
+  hrc_stats_report_t r;
+  if (!hrc_stats_get(&r)) {
+    fprintf(stderr, "hrc: stats are compiled out of this build (meson -Dstats=true)\n");
+    return;
+  }
+  fprintf(stderr, "hrc stats (%s, %s)\n", hrc_variant(), hrc_version());
+#define HRC_STATS_LINE(name, desc) fprintf(stderr, "  %-28s %lld\n", desc, (long long)r.name);
+  HRC_STATS_COUNTERS(HRC_STATS_LINE)
+#undef HRC_STATS_LINE
+  fprintf(stderr, "  %-28s %lld\n", "live objects", (long long)r.live_objects);
+  fprintf(stderr, "  %-28s %lld\n", "live bytes", (long long)r.live_bytes);
+  fprintf(stderr, "  %-28s %lld\n", "peak live bytes", (long long)r.peak_live_bytes);
+  for (int t = 0; t < 256; t++) {
+    char buf[16];
+    if (r.live_by_tag[t] != 0)
+      fprintf(stderr, "    live %-23s %lld\n", tag_name(t, buf, sizeof buf), (long long)r.live_by_tag[t]);
+  }
+}
+
+#if HRC_WITH_STATS
+/* At exit: the report, and in rc mode what reference counting could not free. */
+static void report_at_exit(void) {
+  hrc_stats_print();
+  int64_t live = hrc_live_objects();
+  if (live > 0)
+    fprintf(stderr, "  leaked at exit: %lld objects (rc mode frees no cycles; or a missing drop)\n",
+            (long long)live);
+}
+#endif
+
+void hrc_stats_process_init(void) {
+  if (!stats_wanted()) return;
+#if HRC_WITH_STATS
+  atexit(report_at_exit);
+#else
+  fprintf(stderr, "hrc: HRC_STATS is set but stats are compiled out of this build (meson -Dstats=true)\n");
+#endif
+}

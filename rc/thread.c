@@ -1,0 +1,43 @@
+/* thread.c: per-thread registration with the runtime.
+ *
+ * A thread registers itself the first time it allocates or frees (hrc_thread_ensure): its
+ * counters join the stats registry and a pthread key destructor is armed, which at thread exit
+ * folds its counters into the totals and, in checked builds, releases its quarantined blocks.
+ * The first registration in the process also reads the environment (HRC_STATS).
+ * The backstop issue adds the scanned per-thread record (reuse caches, defer chain head) here.
+ */
+#include <pthread.h>
+
+#include "rc_internal.h"
+
+static __thread bool registered;
+static pthread_key_t exit_key;
+static pthread_once_t process_once = PTHREAD_ONCE_INIT;
+
+/* Runs at thread exit (pthread key destructor): release what the thread holds. */
+static void thread_exit(void *unused) {
+  (void)unused;
+  hrc_stats_thread_exit();
+#if HRC_DEBUG
+  hrc_debug_thread_exit();
+#endif
+  registered = false;
+}
+
+/* Once per process: the exit key and the environment. */
+static void process_init(void) {
+  if (pthread_key_create(&exit_key, thread_exit) != 0) hrc_fatal("cannot create a thread key");
+  hrc_stats_process_init();
+}
+
+/* First use in this thread: join the registry and arm the exit hook. */
+static HRC_COLD void register_thread(void) {
+  pthread_once(&process_once, process_init);
+  registered = true;
+  hrc_stats_thread_enter();
+  pthread_setspecific(exit_key, (void *)&registered);
+}
+
+void hrc_thread_ensure(void) {
+  if (HRC_UNLIKELY(!registered)) register_thread();
+}
