@@ -1,0 +1,185 @@
+/* test_share.c: thread sharing. Local-to-shared conversion keeps the number of references
+ * (Koka 3.1.1 freed a two-reference object on its first drop after this conversion), shared
+ * counts are atomic and sticky on overflow, marking is iterative, and graphs shared between
+ * threads are freed exactly once by whichever thread drops last. The threaded tests also run
+ * under ThreadSanitizer (scripts/test, the tsan lane).
+ */
+#include "common.h"
+
+static int64_t live0;
+
+static void remember_live(void) { live0 = hrc_live_objects(); }
+
+static int64_t live_delta(void) { return hrc_live_objects() - live0; }
+
+TestSuite(share, .init = remember_live);
+
+/* A local cell with `refs` references, then shared. */
+static hrc_obj_t *shared_cell_with(int refs) {
+  hrc_obj_t *payload = mk_cons(hrc_box_int(5), hrc_box_int(6));
+  hrc_obj_t *c = mk_cons(hrc_box_int(1), payload);
+  for (int i = 1; i < refs; i++) hrc_dup(c);
+  cr_assert(eq(u64, hrc_refcount(c), (uint64_t)refs));
+  hrc_share(c);
+  cr_assert(hrc_is_shared(c));
+  cr_assert(hrc_is_shared(payload), "sharing reaches the whole graph");
+  cr_assert(eq(u64, hrc_refcount(c), (uint64_t)refs), "conversion keeps the reference count");
+  return c;
+}
+
+/* Drop refs-1 references one by one, checking the object stays intact, then the last. */
+static void drop_down(hrc_obj_t *c, int refs) {
+  for (int left = refs; left > 1; left--) {
+    hrc_drop(c);
+    cr_assert(eq(i64, live_delta(), 2), "an object with references left is not freed");
+    cr_assert(eq(u64, hrc_refcount(c), (uint64_t)(left - 1)));
+    cr_assert(eq(i64, hrc_unbox_int(as_cons(as_cons(c)->tail)->head), 5));
+  }
+  hrc_drop(c);
+  cr_assert(eq(i64, live_delta(), 0));
+}
+
+Test(share, conversion_keeps_one_reference) { drop_down(shared_cell_with(1), 1); }
+
+Test(share, conversion_keeps_two_references) { drop_down(shared_cell_with(2), 2); }
+
+Test(share, conversion_keeps_three_references) { drop_down(shared_cell_with(3), 3); }
+
+Test(share, shared_objects_are_never_unique_and_never_reused) {
+  hrc_obj_t *c = shared_cell_with(1);
+  cr_assert(not(hrc_is_unique(c)));
+  cr_assert(eq(ptr, hrc_drop_reuse(c), NULL), "the last shared reference frees, no token");
+  cr_assert(eq(i64, live_delta(), 0));
+}
+
+Test(share, dag_is_marked_once_and_counts_stay_exact) {
+  hrc_obj_t *leaf = mk_cons(hrc_box_int(1), hrc_box_int(2));
+  hrc_obj_t *a = mk_cons(hrc_dup(leaf), hrc_box_int(0));
+  hrc_obj_t *b = mk_cons(leaf, a);
+  hrc_obj_t *root = mk_node(hrc_dup(a), b, hrc_box_int(3));
+  hrc_stats_report_t before, after;
+  hrc_stats_get(&before);
+  hrc_share(root);
+  hrc_share(root);
+  hrc_stats_get(&after);
+  cr_assert(eq(i64, after.shared_marked - before.shared_marked, 4), "each object converts once");
+  cr_assert(eq(u64, hrc_refcount(leaf), 2));
+  cr_assert(eq(u64, hrc_refcount(a), 2));
+  hrc_drop(root);
+  cr_assert(eq(i64, live_delta(), 0));
+}
+
+static void *share_deep(void *arg) {
+  (void)arg;
+  hrc_obj_t *s = hrc_box_int(0);
+  for (long i = 0; i < 1000000; i++) s = mk_node(s, hrc_box_int(i), hrc_box_int(i));
+  hrc_share(s);
+  cr_assert(hrc_is_shared(s));
+  hrc_drop(s);
+  return NULL;
+}
+
+Test(share, marking_a_million_deep_graph_uses_no_c_recursion, .timeout = 60) {
+  run_on_small_stack(share_deep, NULL, 64 * 1024);
+  cr_assert(eq(i64, live_delta(), 0));
+}
+
+Test(share, shared_count_overflow_becomes_sticky) {
+  hrc_obj_t *c = shared_cell_with(1);
+  hrc_rc_store(c, HRC_RC_STICKY - 2);
+  hrc_dup(c);
+  cr_assert(hrc_is_shared(c));
+  hrc_dup(c);
+  cr_assert(hrc_is_uncounted(c));
+  for (int i = 0; i < 5; i++) hrc_drop(c);
+  cr_assert(hrc_is_uncounted(c), "sticky is absorbing");
+  hrc_rc_store(c, HRC_RC_SHARED); /* the test frees it by hand */
+  hrc_drop(c);
+  cr_assert(eq(i64, live_delta(), 0));
+}
+
+Test(share, large_local_count_becomes_sticky_when_shared) {
+  hrc_obj_t *c = mk_cons(hrc_box_int(1), hrc_box_int(2));
+  hrc_rc_store(c, HRC_RC_STICKY - HRC_RC_SHARED); /* more references than the shared range */
+  hrc_share(c);
+  cr_assert(hrc_is_uncounted(c));
+  hrc_rc_store(c, HRC_RC_UNIQUE);
+  hrc_drop(c);
+}
+
+typedef struct worker_s {
+  hrc_obj_t *root; /* one reference owned by the worker */
+  long rounds;
+} worker_t;
+
+/* Read the shared graph, dup and drop parts of it many times, then drop the reference. */
+static void *worker(void *arg) {
+  worker_t *w = arg;
+  long sum = 0;
+  for (long r = 0; r < w->rounds; r++) {
+    hrc_obj_t *xs = hrc_dup(w->root);
+    while (!hrc_is_scalar(xs)) {
+      hrc_obj_t *next = hrc_dup(as_cons(xs)->tail);
+      sum += hrc_unbox_int(as_cons(xs)->head);
+      hrc_drop(xs);
+      xs = next;
+    }
+  }
+  hrc_drop(w->root);
+  return (void *)sum;
+}
+
+/* A list 0..n-1 as cons cells. */
+static hrc_obj_t *range_list(long n) {
+  hrc_obj_t *xs = hrc_box_int(0);
+  for (long i = n - 1; i >= 0; i--) xs = mk_cons(hrc_box_int(i), xs);
+  return xs;
+}
+
+Test(share, two_threads_drop_a_shared_graph_from_both_sides, .timeout = 120) {
+  for (int trial = 0; trial < 50; trial++) {
+    hrc_obj_t *xs = range_list(1000);
+    hrc_share(xs);
+    worker_t w[2] = {{hrc_dup(xs), 200}, {xs, 200}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) cr_assert(eq(int, pthread_create(&t[i], NULL, worker, &w[i]), 0));
+    for (int i = 0; i < 2; i++) {
+      void *sum;
+      pthread_join(t[i], &sum);
+      cr_assert(eq(i64, (int64_t)(intptr_t)sum, 200L * 999 * 1000 / 2));
+    }
+    cr_assert(eq(i64, live_delta(), 0), "the last of the two threads freed every cell");
+  }
+}
+
+static void *drop_it(void *arg) {
+  hrc_drop(arg);
+  return NULL;
+}
+
+Test(share, unique_graph_may_move_to_another_thread_without_sharing) {
+  hrc_obj_t *xs = range_list(10000);
+  pthread_t t;
+  pthread_create(&t, NULL, drop_it, xs);
+  pthread_join(t, NULL);
+  cr_assert(eq(i64, live_delta(), 0), "another thread frees what this one allocated");
+}
+
+static void *alloc_and_keep(void *arg) {
+  (void)arg;
+  return range_list(1000);
+}
+
+Test(share, counters_of_ended_threads_stay_in_the_totals) {
+  hrc_stats_report_t before, after;
+  hrc_stats_get(&before);
+  pthread_t t;
+  pthread_create(&t, NULL, alloc_and_keep, NULL);
+  void *xs;
+  pthread_join(t, &xs);
+  hrc_stats_get(&after);
+  cr_assert(eq(i64, after.allocs - before.allocs, 1000));
+  cr_assert(eq(i64, live_delta(), 1000));
+  hrc_drop(xs);
+  cr_assert(eq(i64, live_delta(), 0));
+}
