@@ -26,12 +26,33 @@ typedef hrc_obj_t *hrc_reuse_t;
 
 #define HRC_NO_REUSE ((hrc_reuse_t)NULL)
 
-/* Allocate an object of size bytes (header included) with tag and scanned-field count. Never
- * returns NULL: out of memory ends the program with one clear line. */
-HRC_API hrc_obj_t *hrc_alloc(size_t size, unsigned tag, unsigned scan);
-HRC_API HRC_COLD void hrc_drop_fields_cold(hrc_obj_t *o);
+/* ---- per-thread block caches --------------------------------------------------------------
+ * Dead blocks of 2..32 words wait in their thread's cache, by size, for the next allocation of
+ * that size (rc/cache_internal.h has the invariants). The pop is inline so that generated code,
+ * whose sizes, tags and scan counts are constants, allocates a cell with no call at all. The
+ * library uses initial-exec TLS for this, so it must be linked at program start, not dlopen'ed.
+ */
+#define HRC_CACHE_MIN_WORDS 2u
+#define HRC_CACHE_MAX_WORDS 32u
+
+typedef struct hrc_cache_s {
+  void *head[HRC_CACHE_MAX_WORDS + 1];     /* free list per size in words; next in first word */
+  uint32_t bytes[HRC_CACHE_MAX_WORDS + 1]; /* bytes of blocks in each list */
+} hrc_cache_t;
+
+extern HRC_API __thread __attribute__((tls_model("initial-exec"))) hrc_cache_t hrc_tls_cache;
+
+/* Whether blocks of this many words are cached. */
+static inline bool hrc_cache_fits(size_t words) {
+  return words - HRC_CACHE_MIN_WORDS <= HRC_CACHE_MAX_WORDS - HRC_CACHE_MIN_WORDS;
+}
+
+/* The general allocation path (checks, registration, heap, stats). */
+HRC_API hrc_obj_t *hrc_alloc_cold(size_t size, unsigned tag, unsigned scan);
+HRC_API HRC_NOINLINE void hrc_stats_alloc_cold(const hrc_obj_t *o);
+HRC_API HRC_NOINLINE void hrc_drop_fields_cold(hrc_obj_t *o);
 HRC_API HRC_COLD void hrc_dup_fields(hrc_obj_t *o);
-HRC_API HRC_COLD void hrc_free_block_cold(hrc_obj_t *o, hrc_op_t op);
+HRC_API HRC_NOINLINE void hrc_free_block_cold(hrc_obj_t *o, hrc_op_t op);
 HRC_API HRC_COLD void hrc_debug_token(hrc_obj_t *tok, size_t size, unsigned scan);
 HRC_API HRC_COLD void hrc_debug_to_token(hrc_obj_t *o);
 HRC_API HRC_COLD void hrc_stats_reuse_cold(hrc_obj_t *tok, size_t size, unsigned tag);
@@ -49,6 +70,31 @@ static inline void hrc_header_init(hrc_obj_t *o, size_t size, unsigned tag, unsi
   o->scan = (uint8_t)scan;
   o->flags = 0;
   o->words = hrc_size_words(size);
+}
+
+/* Allocate an object of size bytes (header included) with tag and scanned-field count; its
+ * fields are uninitialised. Never returns NULL: out of memory ends the program with one clear
+ * line. Fast path: a pop from this thread's cache; the conditions before it fold away when the
+ * arguments are constants, and the checked build always takes the checked library path. */
+static inline hrc_obj_t *hrc_alloc(size_t size, unsigned tag, unsigned scan) {
+#if !HRC_DEBUG
+  size_t words = (size + 7) / 8;
+  bool plain = (tag <= HRC_TAG_MAX_CTOR || tag == HRC_TAG_CLOSURE) && scan <= HRC_SCAN_MAX &&
+               size >= sizeof(hrc_obj_t) + scan * sizeof(void *) && hrc_cache_fits(words);
+  if (plain) {
+    hrc_obj_t *o = (hrc_obj_t *)hrc_tls_cache.head[words];
+    if (HRC_LIKELY(o != NULL)) {
+      hrc_tls_cache.head[words] = *(void **)o;
+      hrc_tls_cache.bytes[words] -= (uint32_t)(words * 8);
+      hrc_header_init(o, size, tag, scan);
+#if HRC_WITH_STATS
+      hrc_stats_alloc_cold(o);
+#endif
+      return o;
+    }
+  }
+#endif
+  return hrc_alloc_cold(size, tag, scan);
 }
 
 #if HRC_WITH_STATS

@@ -33,6 +33,7 @@
 
 #define HRC_API         __attribute__((visibility("default")))
 #define HRC_COLD        __attribute__((cold, noinline))
+#define HRC_NOINLINE    __attribute__((noinline)) /* out of line but hot: freeing, reuse */
 #define HRC_NORETURN    __attribute__((noreturn))
 #define HRC_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define HRC_UNLIKELY(x) __builtin_expect(!!(x), 0)

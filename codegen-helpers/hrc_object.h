@@ -113,7 +113,7 @@ typedef enum hrc_op_e {
 } hrc_op_t;
 
 HRC_API HRC_COLD void hrc_dup_cold(hrc_obj_t *o, uint32_t n);
-HRC_API HRC_COLD void hrc_drop_cold(hrc_obj_t *o);
+HRC_API HRC_NOINLINE void hrc_drop_cold(hrc_obj_t *o);
 HRC_API HRC_COLD void hrc_debug_check(const hrc_obj_t *o, hrc_op_t op);
 HRC_API void hrc_share(hrc_obj_t *v);
 

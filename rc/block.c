@@ -10,17 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "heap_internal.h"
-#include "rc_internal.h"
-
-#if HRC_DEBUG
-#define BLOCK_PREFIX 16u
-HRC_HIDDEN void hrc_debug_on_alloc(hrc_obj_t *o, size_t size);
-HRC_HIDDEN void hrc_debug_release(hrc_obj_t *o);
-HRC_HIDDEN size_t hrc_debug_requested(const hrc_obj_t *o);
-#else
-#define BLOCK_PREFIX 0u
-#endif
+#include "block_internal.h"
 
 /* Print "hrc: <message>" on one line and abort. */
 void hrc_fatal(const char *fmt, ...) {
@@ -37,27 +27,6 @@ void hrc_fatal(const char *fmt, ...) {
 /* Out of memory ends the program with a line that says so (a recoverable panic comes with the
  * defer runtime). */
 void hrc_out_of_memory(size_t size) { hrc_fatal("out of memory allocating %zu bytes", size); }
-
-/* A block for an object of size bytes, or NULL. */
-hrc_obj_t *hrc_block_alloc(size_t size, bool scanned) {
-  if (HRC_UNLIKELY(size > SIZE_MAX - BLOCK_PREFIX)) return NULL;
-  char *p = hrc_heap_alloc(size + BLOCK_PREFIX, scanned);
-  if (HRC_UNLIKELY(p == NULL)) return NULL;
-  hrc_obj_t *o = (hrc_obj_t *)(p + BLOCK_PREFIX);
-#if HRC_DEBUG
-  hrc_debug_on_alloc(o, size);
-#endif
-  return o;
-}
-
-/* Give a dead object's block back (checked builds poison and quarantine it first). */
-void hrc_block_release(hrc_obj_t *o) {
-#if HRC_DEBUG
-  hrc_debug_release(o);
-#else
-  hrc_heap_free(o);
-#endif
-}
 
 /* Usable bytes of an object's block, prefix excluded. */
 size_t hrc_block_usable(const hrc_obj_t *o) {
@@ -112,7 +81,9 @@ static hrc_obj_t *alloc_object(size_t size, unsigned tag, unsigned scan, bool sc
   return o;
 }
 
-hrc_obj_t *hrc_alloc(size_t size, unsigned tag, unsigned scan) {
+/* Allocation when the inline pop in hrc_alloc found nothing, and always in checked builds:
+ * check the arguments, then take a block from the cache or the heap. */
+hrc_obj_t *hrc_alloc_cold(size_t size, unsigned tag, unsigned scan) {
   check_alloc_args(size, tag, scan);
   hrc_obj_t *o = alloc_object(size, tag, scan, scan != 0);
   hrc_stats_on_alloc(o);

@@ -65,7 +65,7 @@ typedef struct quarantine_s {
   bool ready;
 } quarantine_t;
 
-static __thread quarantine_t quarantine;
+static HRC_TLS quarantine_t quarantine;
 
 /* Blocks a thread keeps poisoned before reuse: HRC_QUARANTINE, default 65536. */
 static size_t quarantine_capacity(void) {

@@ -12,7 +12,7 @@
  * fields still owns the reference it holds; arrays hold at most UINT32_MAX items, so a field
  * index always fits the rc word.
  */
-#include "rc_internal.h"
+#include "block_internal.h"
 
 /* Release a dying parent's reference to child c; true when c died too. */
 static inline bool release_child(hrc_obj_t *c) {
@@ -28,15 +28,23 @@ static inline bool release_child(hrc_obj_t *c) {
   return hrc_shared_release(c);
 }
 
+/* True when the first n (at most 4) fields of o are all scalars: nothing to release. */
+static inline bool small_and_scalar(hrc_obj_t *o, unsigned n) {
+  if (n > 4) return false;
+  hrc_obj_t **f = hrc_fields(o);
+  unsigned i = 0;
+  while (i < n && hrc_is_scalar(f[i])) i++;
+  return i == n;
+}
+
 /* Account for and release the block of a dead object whose fields are all handled. */
-static void free_block(hrc_obj_t *o) {
+static inline void free_block(hrc_obj_t *o) {
   hrc_stats_on_free(o);
   hrc_block_release(o);
 }
 
-/* Free dead object o and everything that dies with it; constant C stack. */
-void hrc_free_dead(hrc_obj_t *o) {
-  hrc_thread_ensure();
+/* The walk of hrc_free_dead for objects that may have children to free. */
+static HRC_COLD void free_graph(hrc_obj_t *o) {
   hrc_obj_t *parent = NULL;
   size_t i = 0;
   while (o != NULL) {
@@ -78,14 +86,43 @@ void hrc_free_dead(hrc_obj_t *o) {
   }
 }
 
-/* Drop the fields of a unique object that is becoming a reuse token. */
-void hrc_drop_fields_cold(hrc_obj_t *o) {
+/* Free dead object o and everything that dies with it; constant C stack. Cells whose fields
+ * are all scalars (the common leaf) are freed without entering the walk. */
+static inline void free_dead(hrc_obj_t *o) {
+  hrc_thread_ensure();
+  if (small_and_scalar(o, o->scan)) free_block(o);
+  else free_graph(o);
+}
+
+void hrc_free_dead(hrc_obj_t *o) { free_dead(o); }
+
+/* drop that the fast path could not do: last local reference, or a non-local count. Here,
+ * beside the freeing code, so that freeing a leaf cell is one call from generated code. */
+void hrc_drop_cold(hrc_obj_t *o) {
+  uint32_t rc = hrc_rc_load(o);
+  if (HRC_LIKELY(rc == HRC_RC_UNIQUE)) {
+    free_dead(o);
+  } else if (rc < HRC_RC_SHARED) {
+    hrc_rc_store(o, rc - 1);
+  } else if (hrc_shared_release(o)) {
+    free_dead(o);
+  }
+}
+
+/* The loop of hrc_drop_fields_cold, for objects with references among their fields. */
+static HRC_NOINLINE void drop_fields(hrc_obj_t *o) {
   size_t n;
   hrc_obj_t **slots = hrc_slots(o, &n);
   for (size_t i = 0; i < n; i++) {
     hrc_obj_t *c = slots[i];
     if (!hrc_is_scalar(c) && release_child(c)) hrc_free_dead(c);
   }
+}
+
+/* Drop the fields of a unique object that is becoming a reuse token; a cell of scalars
+ * returns at once (split from the loop so this path saves no registers). */
+void hrc_drop_fields_cold(hrc_obj_t *o) {
+  if (HRC_UNLIKELY(!small_and_scalar(o, o->scan))) drop_fields(o);
 }
 
 /* dup every scanned field (the shared branch of drop specialisation, generic form). */

@@ -48,18 +48,6 @@ bool hrc_shared_release(hrc_obj_t *o) {
   }
 }
 
-/* drop that the fast path could not do: last local reference, or a non-local count. */
-void hrc_drop_cold(hrc_obj_t *o) {
-  uint32_t rc = hrc_rc_load(o);
-  if (rc == HRC_RC_UNIQUE) {
-    hrc_free_dead(o);
-  } else if (rc < HRC_RC_SHARED) {
-    hrc_rc_store(o, rc - 1);
-  } else if (hrc_shared_release(o)) {
-    hrc_free_dead(o);
-  }
-}
-
 /* A growable stack of objects for hrc_share; starts in place, grows on the C heap. */
 typedef struct share_stack_s {
   hrc_obj_t **items;

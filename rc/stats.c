@@ -24,14 +24,14 @@ static bool stats_wanted(void) {
 
 #define FOLD_BYTES (64 * 1024)
 
-__thread hrc_stats_t hrc_tls_stats;
+__thread __attribute__((tls_model("initial-exec"))) hrc_stats_t hrc_tls_stats;
 
 typedef struct entry_s {
   hrc_stats_t *stats;
   struct entry_s *next, *prev;
 } entry_t;
 
-static __thread entry_t self;
+static HRC_TLS entry_t self;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static entry_t *threads;      /* live registered threads */
 static hrc_stats_t retired;   /* sums of ended threads */
@@ -72,6 +72,8 @@ void hrc_stats_on_free(const hrc_obj_t *o) {
   s->live_bytes -= (int64_t)hrc_obj_size(o);
   if (s->flushed_bytes - s->live_bytes >= FOLD_BYTES) fold(s);
 }
+
+void hrc_stats_alloc_cold(const hrc_obj_t *o) { hrc_stats_on_alloc(o); }
 
 void hrc_stats_reuse_cold(hrc_obj_t *tok, size_t size, unsigned tag) {
   hrc_stats_t *s = &hrc_tls_stats;
@@ -140,8 +142,8 @@ bool hrc_stats_get(hrc_stats_report_t *r) {
 
 #else /* !HRC_WITH_STATS */
 
-void hrc_stats_on_alloc(const hrc_obj_t *o) { (void)o; }
-void hrc_stats_on_free(const hrc_obj_t *o) { (void)o; }
+void hrc_stats_alloc_cold(const hrc_obj_t *o) { (void)o; }
+
 void hrc_stats_reuse_cold(hrc_obj_t *tok, size_t size, unsigned tag) {
   (void)tok, (void)size, (void)tag;
 }

@@ -2,15 +2,17 @@
  *
  * A thread registers itself the first time it allocates or frees (hrc_thread_ensure): its
  * counters join the stats registry and a pthread key destructor is armed, which at thread exit
- * folds its counters into the totals and, in checked builds, releases its quarantined blocks.
+ * folds its counters into the totals and returns its cached blocks (checked builds: its
+ * quarantined blocks) to the heap.
  * The first registration in the process also reads the environment (HRC_STATS).
  * The backstop issue adds the scanned per-thread record (reuse caches, defer chain head) here.
  */
 #include <pthread.h>
 
+#include "cache_internal.h"
 #include "rc_internal.h"
 
-static __thread bool registered;
+HRC_TLS bool hrc_thread_registered;
 static pthread_key_t exit_key;
 static pthread_once_t process_once = PTHREAD_ONCE_INIT;
 
@@ -20,8 +22,10 @@ static void thread_exit(void *unused) {
   hrc_stats_thread_exit();
 #if HRC_DEBUG
   hrc_debug_thread_exit();
+#else
+  hrc_cache_thread_exit();
 #endif
-  registered = false;
+  hrc_thread_registered = false;
 }
 
 /* Once per process: the exit key and the environment. */
@@ -31,13 +35,9 @@ static void process_init(void) {
 }
 
 /* First use in this thread: join the registry and arm the exit hook. */
-static HRC_COLD void register_thread(void) {
+void hrc_thread_register(void) {
   pthread_once(&process_once, process_init);
-  registered = true;
+  hrc_thread_registered = true;
   hrc_stats_thread_enter();
-  pthread_setspecific(exit_key, (void *)&registered);
-}
-
-void hrc_thread_ensure(void) {
-  if (HRC_UNLIKELY(!registered)) register_thread();
+  pthread_setspecific(exit_key, (void *)&hrc_thread_registered);
 }

@@ -1,0 +1,57 @@
+/* block_internal.h: where an object's memory comes from and goes back to.
+ *
+ * Release builds: a block is the object; sizes the caches hold (cache_internal.h) come from
+ * and go back to this thread's cache, the rest to the heap seam (heap_internal.h). Checked
+ * builds: a 16-byte prefix precedes the object, and freed blocks are poisoned and quarantined
+ * (rc/debug.c). Inline because every allocation and every free passes here.
+ */
+#ifndef HRC_BLOCK_INTERNAL_H
+#define HRC_BLOCK_INTERNAL_H
+
+#include "cache_internal.h"
+#include "heap_internal.h"
+#include "rc_internal.h"
+
+#if HRC_DEBUG
+#define BLOCK_PREFIX 16u
+HRC_HIDDEN void hrc_debug_on_alloc(hrc_obj_t *o, size_t size);
+HRC_HIDDEN void hrc_debug_release(hrc_obj_t *o);
+HRC_HIDDEN size_t hrc_debug_requested(const hrc_obj_t *o);
+#else
+#define BLOCK_PREFIX 0u
+#endif
+
+/* A block for an object of size bytes, or NULL: from this thread's cache when it has one of
+ * that size (release builds), else from the heap. */
+static inline hrc_obj_t *hrc_block_alloc(size_t size, bool scanned) {
+#if !HRC_DEBUG
+  size_t words = (size + 7) / 8;
+  if (HRC_LIKELY(hrc_cache_fits(words))) {
+    void *b = hrc_cache_pop(words);
+    if (HRC_LIKELY(b != NULL)) return b;
+    return hrc_heap_alloc(words * 8, scanned);
+  }
+#endif
+  if (HRC_UNLIKELY(size > SIZE_MAX - BLOCK_PREFIX)) return NULL;
+  char *p = hrc_heap_alloc(size + BLOCK_PREFIX, scanned);
+  if (HRC_UNLIKELY(p == NULL)) return NULL;
+  hrc_obj_t *o = (hrc_obj_t *)(p + BLOCK_PREFIX);
+#if HRC_DEBUG
+  hrc_debug_on_alloc(o, size);
+#endif
+  return o;
+}
+
+/* Give a dead object's block back: to this thread's cache when it has room (release builds),
+ * else to the heap; checked builds poison and quarantine it instead. */
+static inline void hrc_block_release(hrc_obj_t *o) {
+#if HRC_DEBUG
+  hrc_debug_release(o);
+#else
+  size_t words = o->words;
+  if (HRC_LIKELY(hrc_cache_fits(words)) && hrc_cache_push(o, words)) return;
+  hrc_heap_free(o);
+#endif
+}
+
+#endif
