@@ -7,7 +7,8 @@
  *
  * Parts: hrc_config.h (build variant), hrc_object.h (header, RC states, dup/drop, boxed
  * scalars), hrc_alloc.h (allocation, reuse tokens, drop specialisation), hrc_closure.h
- * (closures), hrc_data.h (strings, scalar and value arrays), hrc_stats.h (statistics).
+ * (closures), hrc_data.h (strings, scalar and value arrays), hrc_trmc.h (constructor contexts
+ * for tail recursion modulo cons), hrc_stats.h (statistics).
  * docs/lowering.md shows how each source construct lowers to these calls.
  */
 #ifndef HRC_H
@@ -19,6 +20,7 @@
 #include "hrc_alloc.h"
 #include "hrc_closure.h"
 #include "hrc_data.h"
+#include "hrc_trmc.h"
 
 /* Print one line "hrc: <message>" to stderr and abort: for misuse that cannot continue. */
 HRC_API HRC_NORETURN HRC_COLD void hrc_fatal(const char *fmt, ...)
