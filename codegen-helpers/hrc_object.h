@@ -27,8 +27,9 @@
  * Memory ordering: local counts are only touched by the owning thread, so the fast path uses
  * relaxed loads and stores (plain moves on x86-64; atomic only so that a read racing with
  * another thread's update of a *shared* count is not a data race). Shared counts change with a
- * compare-and-swap loop: release on decrement, and an acquire fence before the last reference
- * frees, so every thread's writes to the object happen before its memory is reused. A CAS loop
+ * compare-and-swap loop: release on decrement, and an acquire read of the count before the
+ * last reference frees, so every thread's writes to the object happen before its memory is
+ * reused. A CAS loop
  * rather than fetch_add keeps "sticky" absorbing: once a count is sticky no thread changes it.
  * Handing a graph to another thread after hrc_share needs the usual release/acquire edge
  * (a mutex, a channel, pthread_create); the runtime does not add one.

@@ -3,7 +3,7 @@
  * The state table is in codegen-helpers/hrc_object.h. Invariants kept here:
  *  - a sticky or immortal count is never changed again (CAS loops check before every update);
  *  - a shared count changes only by compare-and-swap; decrements release, and the thread that
- *    gives up the last reference issues an acquire fence before freeing;
+ *    gives up the last reference has read the count with acquire before freeing;
  *  - hrc_share turns local counts into shared ones with the same number of references
  *    (local rc r means r+1 references, shared 0x80000000+r means r+1: no off-by-one, see
  *    tests/test_share.c "conversion_keeps_*"), and never recurses on the C stack.
@@ -33,17 +33,17 @@ void hrc_dup_cold(hrc_obj_t *o, uint32_t n) {
   }
 }
 
-/* Give up one reference to a shared, sticky or immortal object; true when it was the last. */
+/* Give up one reference to a shared, sticky or immortal object; true when it was the last.
+ * The count is read with acquire (a plain load on x86-64) and a failed CAS re-reads it with
+ * acquire, so seeing the last reference synchronises with every other thread's release
+ * decrement before the object is freed. (An acquire fence after a relaxed read would do the
+ * same in C11, but ThreadSanitizer does not model fences.) */
 bool hrc_shared_release(hrc_obj_t *o) {
-  uint32_t rc = hrc_rc_load(o);
+  uint32_t rc = __atomic_load_n(&o->rc, __ATOMIC_ACQUIRE);
   for (;;) {
     if (rc >= HRC_RC_STICKY) return false;
-    if (rc == HRC_RC_SHARED) {
-      /* We hold the only reference, so no other thread can change the count any more. */
-      __atomic_thread_fence(__ATOMIC_ACQUIRE);
-      return true;
-    }
-    if (__atomic_compare_exchange_n(&o->rc, &rc, rc - 1, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+    if (rc == HRC_RC_SHARED) return true; /* ours alone: nobody else can change it any more */
+    if (__atomic_compare_exchange_n(&o->rc, &rc, rc - 1, true, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
       return false;
   }
 }

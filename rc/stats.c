@@ -196,6 +196,7 @@ void hrc_stats_print(void) {
 #if HRC_WITH_STATS
 /* At exit: the report, and in rc mode what reference counting could not free. */
 static void report_at_exit(void) {
+  fflush(stdout);
   hrc_stats_print();
   int64_t live = hrc_live_objects();
   if (live > 0)

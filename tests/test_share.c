@@ -5,6 +5,7 @@
  * under ThreadSanitizer (scripts/test, the tsan lane).
  */
 #include "common.h"
+#include "thread_scenarios.h"
 
 static int64_t live0;
 
@@ -107,63 +108,28 @@ Test(share, large_local_count_becomes_sticky_when_shared) {
   hrc_drop(c);
 }
 
-typedef struct worker_s {
-  hrc_obj_t *root; /* one reference owned by the worker */
-  long rounds;
-} worker_t;
-
-/* Read the shared graph, dup and drop parts of it many times, then drop the reference. */
-static void *worker(void *arg) {
-  worker_t *w = arg;
-  long sum = 0;
-  for (long r = 0; r < w->rounds; r++) {
-    hrc_obj_t *xs = hrc_dup(w->root);
-    while (!hrc_is_scalar(xs)) {
-      hrc_obj_t *next = hrc_dup(as_cons(xs)->tail);
-      sum += hrc_unbox_int(as_cons(xs)->head);
-      hrc_drop(xs);
-      xs = next;
-    }
-  }
-  hrc_drop(w->root);
-  return (void *)sum;
-}
-
-/* A list 0..n-1 as cons cells. */
-static hrc_obj_t *range_list(long n) {
-  hrc_obj_t *xs = hrc_box_int(0);
-  for (long i = n - 1; i >= 0; i--) xs = mk_cons(hrc_box_int(i), xs);
-  return xs;
-}
-
 Test(share, two_threads_drop_a_shared_graph_from_both_sides, .timeout = 120) {
-  for (int trial = 0; trial < 50; trial++) {
-    hrc_obj_t *xs = range_list(1000);
-    hrc_share(xs);
-    worker_t w[2] = {{hrc_dup(xs), 200}, {xs, 200}};
-    pthread_t t[2];
-    for (int i = 0; i < 2; i++) cr_assert(eq(int, pthread_create(&t[i], NULL, worker, &w[i]), 0));
-    for (int i = 0; i < 2; i++) {
-      void *sum;
-      pthread_join(t[i], &sum);
-      cr_assert(eq(i64, (int64_t)(intptr_t)sum, 200L * 999 * 1000 / 2));
-    }
-    cr_assert(eq(i64, live_delta(), 0), "the last of the two threads freed every cell");
-  }
+  const char *err = ts_threads_drop_shared_list(2, 50);
+  cr_assert(err == NULL, "%s", err);
 }
 
-static void *drop_it(void *arg) {
-  hrc_drop(arg);
-  return NULL;
+Test(share, four_threads_walk_and_drop_one_shared_graph, .timeout = 120) {
+  const char *err = ts_threads_drop_shared_list(4, 20);
+  cr_assert(err == NULL, "%s", err);
 }
 
 Test(share, unique_graph_may_move_to_another_thread_without_sharing) {
-  hrc_obj_t *xs = range_list(10000);
-  pthread_t t;
-  pthread_create(&t, NULL, drop_it, xs);
-  pthread_join(t, NULL);
-  cr_assert(eq(i64, live_delta(), 0), "another thread frees what this one allocated");
+  const char *err = ts_unique_graph_moves_to_another_thread();
+  cr_assert(err == NULL, "%s", err);
 }
+
+Test(share, threads_allocate_privately_beside_shared_data) {
+  const char *err = ts_private_work_beside_shared_data();
+  cr_assert(err == NULL, "%s", err);
+}
+
+/* A list 0..n-1 as cons cells. */
+static hrc_obj_t *range_list(long n) { return ts_range(n); }
 
 static void *alloc_and_keep(void *arg) {
   (void)arg;
