@@ -22,7 +22,7 @@ typedef struct hrc_scalars_s {
   hrc_obj_t header;   /* tag HRC_TAG_SCALARS, scan 0 */
   size_t count;       /* elements */
   size_t elem_size;   /* bytes per element */
-  _Alignas(16) unsigned char data[]; /* count * elem_size bytes, 16-byte aligned offset */
+  _Alignas(16) unsigned char data[]; /* count * elem_size bytes, 16-byte aligned */
 } hrc_scalars_t;
 
 typedef struct hrc_array_s {

@@ -45,7 +45,7 @@ size_t hrc_obj_size(const hrc_obj_t *o) {
   case HRC_TAG_ARRAY: return sizeof(hrc_array_t) + ((const hrc_array_t *)o)->len * sizeof(void *);
   case HRC_TAG_SCALARS: {
     const hrc_scalars_t *s = (const hrc_scalars_t *)o;
-    return sizeof(hrc_scalars_t) + s->count * s->elem_size;
+    return (sizeof(hrc_scalars_t) + s->count * s->elem_size + 15) & ~(size_t)15;
   }
   default: return hrc_block_usable(o);
   }
@@ -114,7 +114,8 @@ hrc_bytes_t *hrc_bytes_from(const char *s, size_t len) {
 hrc_scalars_t *hrc_scalars_alloc(size_t count, size_t elem_size) {
   if (HRC_UNLIKELY(elem_size != 0 && count > SIZE_MAX / elem_size))
     hrc_fatal("scalar array of %zu x %zu bytes is too large", count, elem_size);
-  size_t size = add_size(sizeof(hrc_scalars_t), count * elem_size, "scalar array");
+  /* A multiple of 16 bytes lands in a 16-byte aligned block, so data is 16-byte aligned. */
+  size_t size = (add_size(sizeof(hrc_scalars_t), count * elem_size, "scalar array") + 15) & ~(size_t)15;
   hrc_scalars_t *s = (hrc_scalars_t *)alloc_object(size, HRC_TAG_SCALARS, 0, false);
   s->count = count;
   s->elem_size = elem_size;

@@ -37,6 +37,11 @@ typedef struct node_s {
   hrc_obj_t *right;
 } node_t;
 
+/* Live objects when the test started (set by each suite's .init), and the change since. */
+static int64_t suite_live0;
+static inline void remember_live(void) { suite_live0 = hrc_live_objects(); }
+static inline int64_t live_delta(void) { return hrc_live_objects() - suite_live0; }
+
 /* A fresh cons cell owning head and tail. */
 static inline hrc_obj_t *mk_cons(hrc_obj_t *head, hrc_obj_t *tail) {
   cons_t *c = (cons_t *)hrc_alloc(sizeof(cons_t), CONS_TAG, 2);

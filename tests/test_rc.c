@@ -8,13 +8,6 @@
 
 #include "common.h"
 
-static int64_t live0;
-
-static void remember_live(void) { live0 = hrc_live_objects(); }
-
-/* Objects alive now that were not alive when the test started. */
-static int64_t live_delta(void) { return hrc_live_objects() - live0; }
-
 TestSuite(rc, .init = remember_live);
 
 Test(rc, header_is_eight_bytes_with_scanned_fields_first) {
@@ -469,6 +462,31 @@ static void alloc_too_many_fields(void *arg) {
 static void alloc_too_small(void *arg) {
   (void)arg;
   hrc_alloc(16, 1, 2);
+}
+
+static void alloc_huge(void *arg) {
+  (void)arg;
+  hrc_bytes_alloc(SIZE_MAX / 2);
+}
+static void alloc_overflowing(void *arg) {
+  (void)arg;
+  hrc_scalars_alloc(SIZE_MAX / 4, 8);
+}
+
+Test(rc, out_of_memory_and_size_overflow_stop_with_one_line) {
+  expect_fatal(alloc_huge, NULL, "out of memory allocating");
+  expect_fatal(alloc_overflowing, NULL, "is too large");
+}
+
+Test(rc, scalar_payload_is_16_byte_aligned_at_every_size) {
+  hrc_obj_t *keep[64];
+  for (size_t n = 0; n < 64; n++) {
+    hrc_scalars_t *s = hrc_scalars_alloc(n, 1);
+    cr_assert(eq(sz, (uintptr_t)s->data % 16, 0), "count %zu", n);
+    keep[n] = hrc_scalars_obj(s);
+  }
+  for (size_t n = 0; n < 64; n++) hrc_drop(keep[n]);
+  cr_assert(eq(i64, live_delta(), 0));
 }
 
 Test(rc, bad_allocation_arguments_stop_with_one_line) {

@@ -7,12 +7,6 @@
 #include "common.h"
 #include "thread_scenarios.h"
 
-static int64_t live0;
-
-static void remember_live(void) { live0 = hrc_live_objects(); }
-
-static int64_t live_delta(void) { return hrc_live_objects() - live0; }
-
 TestSuite(share, .init = remember_live);
 
 /* A local cell with `refs` references, then shared. */

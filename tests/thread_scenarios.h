@@ -54,7 +54,7 @@ static inline void *ts_walker(void *arg) {
 /* n threads share one list, walk it concurrently and each drop their reference; the last
  * drop, whichever thread makes it, frees every cell exactly once. */
 static inline const char *ts_threads_drop_shared_list(int nthreads, int trials) {
-  int64_t live0 = hrc_live_objects();
+  int64_t live_before = hrc_live_objects();
   for (int trial = 0; trial < trials; trial++) {
     hrc_obj_t *xs = ts_range(1000);
     hrc_share(xs);
@@ -68,7 +68,7 @@ static inline const char *ts_threads_drop_shared_list(int nthreads, int trials) 
     for (int i = 0; i < nthreads; i++) pthread_join(t[i], NULL);
     for (int i = 0; i < nthreads; i++)
       if (w[i].sum != 50L * 999 * 1000 / 2) return "a thread read a wrong value";
-    if (hrc_live_objects() != live0) return "cells leaked or freed twice";
+    if (hrc_live_objects() != live_before) return "cells leaked or freed twice";
   }
   return NULL;
 }
@@ -81,12 +81,12 @@ static inline void *ts_drop_it(void *arg) {
 
 /* A unique graph moves to another thread, which frees it (cross-thread free, no sharing). */
 static inline const char *ts_unique_graph_moves_to_another_thread(void) {
-  int64_t live0 = hrc_live_objects();
+  int64_t live_before = hrc_live_objects();
   hrc_obj_t *xs = ts_range(10000);
   pthread_t t;
   if (pthread_create(&t, NULL, ts_drop_it, xs) != 0) return "pthread_create failed";
   pthread_join(t, NULL);
-  return hrc_live_objects() == live0 ? NULL : "the other thread did not free the list";
+  return hrc_live_objects() == live_before ? NULL : "the other thread did not free the list";
 }
 
 /* Build and drop private lists while reading a shared one (blocks recycle per thread). */
@@ -104,7 +104,7 @@ static inline void *ts_builder(void *arg) {
 
 /* Threads allocate and free their own objects while sharing a read-only one. */
 static inline const char *ts_private_work_beside_shared_data(void) {
-  int64_t live0 = hrc_live_objects();
+  int64_t live_before = hrc_live_objects();
   hrc_obj_t *shared = ts_range(100);
   hrc_share(shared);
   ts_worker_t w[2] = {{hrc_dup(shared), 500, 0}, {shared, 500, 0}};
@@ -113,7 +113,7 @@ static inline const char *ts_private_work_beside_shared_data(void) {
     if (pthread_create(&t[i], NULL, ts_builder, &w[i]) != 0) return "pthread_create failed";
   for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
   if (w[0].sum != 0 || w[1].sum != 0) return "a thread read a wrong value";
-  return hrc_live_objects() == live0 ? NULL : "objects leaked";
+  return hrc_live_objects() == live_before ? NULL : "objects leaked";
 }
 
 #endif
