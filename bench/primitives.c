@@ -73,6 +73,26 @@ static void run_reuse(void) {
   hrc_drop(o);
 }
 
+/* drop_reuse as a Perceus compiler emits it for a known constructor: the field drops inline. */
+static void run_reuse_inline_fields(void) {
+  hrc_obj_t *o = new_cell(HRC_NO_REUSE);
+  for (long i = 0; i < iters; i++) {
+    hrc_reuse_t tok = HRC_NO_REUSE;
+    if (hrc_is_unique(o)) {
+      cell_t *c = (cell_t *)o;
+      hrc_drop(c->a);
+      hrc_drop(c->b);
+      hrc_drop(c->c);
+      tok = hrc_reuse_cell(o);
+    } else {
+      hrc_decref(o);
+    }
+    o = new_cell(tok);
+    sink = o;
+  }
+  hrc_drop(o);
+}
+
 /* Perceus' specialised form: the fields move out, the unique cell becomes the token. */
 static void run_reuse_cell(void) {
   hrc_obj_t *o = new_cell(HRC_NO_REUSE);
@@ -135,6 +155,7 @@ int main(int argc, char **argv) {
       {"dup+drop, shared object", run_dup_drop_shared},
       {"alloc+free, 3-field cell", run_alloc_free},
       {"drop_reuse + alloc into token", run_reuse},
+      {"same, field drops inline", run_reuse_inline_fields},
       {"is_unique+reuse_cell + alloc", run_reuse_cell},
       {"mi_malloc+mi_free, 32 bytes", run_mi_malloc_free},
       {"malloc+free, 32 bytes", run_malloc_free},

@@ -36,8 +36,12 @@ typedef hrc_obj_t *hrc_reuse_t;
 #define HRC_CACHE_MAX_WORDS 32u
 
 typedef struct hrc_cache_s {
-  void *head[HRC_CACHE_MAX_WORDS + 1];     /* free list per size in words; next in first word */
-  uint32_t bytes[HRC_CACHE_MAX_WORDS + 1]; /* bytes of blocks in each list */
+  /* Two lists per size in words, as mimalloc keeps `free` and `local_free`: allocation pops
+   * `ready`, freeing pushes `freed`, and `freed` becomes `ready` when `ready` runs dry. So an
+   * allocation never waits on the store of the free just before it. Blocks link through their
+   * first word; a `freed` block's second word holds the list's length from it on. */
+  void *ready[HRC_CACHE_MAX_WORDS + 1];
+  void *freed[HRC_CACHE_MAX_WORDS + 1];
 } hrc_cache_t;
 
 extern HRC_API __thread __attribute__((tls_model("initial-exec"))) hrc_cache_t hrc_tls_cache;
@@ -49,7 +53,7 @@ static inline bool hrc_cache_fits(size_t words) {
 
 /* The general allocation path (checks, registration, heap, stats). */
 HRC_API hrc_obj_t *hrc_alloc_cold(size_t size, unsigned tag, unsigned scan);
-HRC_API HRC_NOINLINE void hrc_stats_alloc_cold(const hrc_obj_t *o);
+HRC_API HRC_COLD void hrc_stats_peak_cold(void);
 HRC_API HRC_NOINLINE void hrc_drop_fields_cold(hrc_obj_t *o);
 HRC_API HRC_COLD void hrc_dup_fields(hrc_obj_t *o);
 HRC_API HRC_NOINLINE void hrc_free_block_cold(hrc_obj_t *o, hrc_op_t op);
@@ -72,6 +76,18 @@ static inline void hrc_header_init(hrc_obj_t *o, size_t size, unsigned tag, unsi
   o->words = hrc_size_words(size);
 }
 
+#if HRC_WITH_STATS
+/* Count an allocation of a small object: a few thread-local additions; a new peak of live
+ * bytes (rare once a program is warm) takes the cold path. */
+static inline void hrc_stats_alloc(unsigned tag, size_t bytes) {
+  hrc_tls_stats.allocs++;
+  hrc_tls_stats.alloc_bytes += (int64_t)bytes;
+  hrc_tls_stats.live_by_tag[tag]++;
+  hrc_tls_stats.live_bytes += (int64_t)bytes;
+  if (HRC_UNLIKELY(hrc_tls_stats.live_bytes > hrc_tls_stats.peak_bytes)) hrc_stats_peak_cold();
+}
+#endif
+
 /* Allocate an object of size bytes (header included) with tag and scanned-field count; its
  * fields are uninitialised. Never returns NULL: out of memory ends the program with one clear
  * line. Fast path: a pop from this thread's cache; the conditions before it fold away when the
@@ -82,13 +98,12 @@ static inline hrc_obj_t *hrc_alloc(size_t size, unsigned tag, unsigned scan) {
   bool plain = (tag <= HRC_TAG_MAX_CTOR || tag == HRC_TAG_CLOSURE) && scan <= HRC_SCAN_MAX &&
                size >= sizeof(hrc_obj_t) + scan * sizeof(void *) && hrc_cache_fits(words);
   if (plain) {
-    hrc_obj_t *o = (hrc_obj_t *)hrc_tls_cache.head[words];
+    hrc_obj_t *o = (hrc_obj_t *)hrc_tls_cache.ready[words];
     if (HRC_LIKELY(o != NULL)) {
-      hrc_tls_cache.head[words] = *(void **)o;
-      hrc_tls_cache.bytes[words] -= (uint32_t)(words * 8);
+      hrc_tls_cache.ready[words] = *(void **)o;
       hrc_header_init(o, size, tag, scan);
 #if HRC_WITH_STATS
-      hrc_stats_alloc_cold(o);
+      hrc_stats_alloc(tag, words * 8);
 #endif
       return o;
     }
@@ -106,9 +121,11 @@ static inline void hrc_stats_reuse(hrc_obj_t *tok, size_t size, unsigned tag) {
     return;
   }
   hrc_tls_stats.reuses++;
-  hrc_tls_stats.live_by_tag[tok->tag]--;
-  hrc_tls_stats.live_by_tag[tag]++;
-  hrc_tls_stats.live_bytes += 8 * ((int64_t)words - (int64_t)tok->words);
+  if (HRC_UNLIKELY(tok->tag != tag)) {
+    hrc_tls_stats.live_by_tag[tok->tag]--;
+    hrc_tls_stats.live_by_tag[tag]++;
+  }
+  if (HRC_UNLIKELY(tok->words != words)) hrc_tls_stats.live_bytes += 8 * ((int64_t)words - (int64_t)tok->words);
 }
 #endif
 

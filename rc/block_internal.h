@@ -26,11 +26,7 @@ HRC_HIDDEN size_t hrc_debug_requested(const hrc_obj_t *o);
 static inline hrc_obj_t *hrc_block_alloc(size_t size, bool scanned) {
 #if !HRC_DEBUG
   size_t words = (size + 7) / 8;
-  if (HRC_LIKELY(hrc_cache_fits(words))) {
-    void *b = hrc_cache_pop(words);
-    if (HRC_LIKELY(b != NULL)) return b;
-    return hrc_heap_alloc(words * 8, scanned);
-  }
+  if (HRC_LIKELY(hrc_cache_fits(words))) return hrc_cache_pop(words);
 #endif
   if (HRC_UNLIKELY(size > SIZE_MAX - BLOCK_PREFIX)) return NULL;
   char *p = hrc_heap_alloc(size + BLOCK_PREFIX, scanned);

@@ -5,9 +5,35 @@
 
 __thread __attribute__((tls_model("initial-exec"))) hrc_cache_t hrc_tls_cache;
 
+/* `ready` ran dry: take the `freed` list, or a batch of fresh blocks; then pop. */
+void *hrc_cache_refill(size_t words) {
+  void **list = hrc_tls_cache.freed[words];
+  hrc_tls_cache.freed[words] = NULL;
+  for (unsigned i = 0; list == NULL && i < HRC_CACHE_BATCH; i++) {
+    void **b = hrc_heap_alloc(words * 8, true);
+    if (b == NULL) break;
+    b[0] = hrc_tls_cache.ready[words];
+    hrc_tls_cache.ready[words] = b;
+  }
+  if (list != NULL) hrc_tls_cache.ready[words] = list;
+  void **b = hrc_tls_cache.ready[words];
+  if (b != NULL) hrc_tls_cache.ready[words] = b[0];
+  return b;
+}
+
+/* Free every block on a list. */
+static void release_list(void *list) {
+  while (list != NULL) {
+    void *next = *(void **)list;
+    hrc_heap_free(list);
+    list = next;
+  }
+}
+
 void hrc_cache_thread_exit(void) {
   for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) {
-    void *b;
-    while ((b = hrc_cache_pop(w)) != NULL) hrc_heap_free(b);
+    release_list(hrc_tls_cache.ready[w]);
+    release_list(hrc_tls_cache.freed[w]);
+    hrc_tls_cache.ready[w] = hrc_tls_cache.freed[w] = NULL;
   }
 }

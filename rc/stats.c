@@ -2,9 +2,10 @@
  *
  * Each thread counts into its own hrc_tls_stats with plain increments. A registry (a list under
  * a mutex) holds the live threads' counters; a thread that ends adds its counters to `retired`.
- * A report sums both. Live bytes also fold into a global figure whenever a thread's unfolded
- * change reaches FOLD_BYTES, which bounds the error of the peak over several threads; within
- * one thread the peak is exact.
+ * A report sums both. Within one thread the peak of live bytes is exact. Over several threads
+ * the peak is estimated: a thread folds its live bytes into a global figure when it reaches a
+ * new peak of its own or has freed FOLD_BYTES since the last fold, and the report takes the
+ * largest global figure seen (or the largest per-thread peak, if larger).
  *
  * With HRC_WITH_STATS=0 this file keeps only the API, which reports that stats are off.
  */
@@ -61,8 +62,7 @@ void hrc_stats_on_alloc(const hrc_obj_t *o) {
   s->alloc_bytes += size;
   s->live_by_tag[o->tag]++;
   s->live_bytes += size;
-  if (s->live_bytes > s->peak_bytes) s->peak_bytes = s->live_bytes;
-  if (s->live_bytes - s->flushed_bytes >= FOLD_BYTES) fold(s);
+  if (s->live_bytes > s->peak_bytes) hrc_stats_peak_cold();
 }
 
 void hrc_stats_on_free(const hrc_obj_t *o) {
@@ -73,7 +73,12 @@ void hrc_stats_on_free(const hrc_obj_t *o) {
   if (s->flushed_bytes - s->live_bytes >= FOLD_BYTES) fold(s);
 }
 
-void hrc_stats_alloc_cold(const hrc_obj_t *o) { hrc_stats_on_alloc(o); }
+/* A new per-thread peak of live bytes: record it, and fold when enough has changed. */
+void hrc_stats_peak_cold(void) {
+  hrc_stats_t *s = &hrc_tls_stats;
+  s->peak_bytes = s->live_bytes;
+  if (s->live_bytes - s->flushed_bytes >= FOLD_BYTES) fold(s);
+}
 
 void hrc_stats_reuse_cold(hrc_obj_t *tok, size_t size, unsigned tag) {
   hrc_stats_t *s = &hrc_tls_stats;
@@ -142,7 +147,7 @@ bool hrc_stats_get(hrc_stats_report_t *r) {
 
 #else /* !HRC_WITH_STATS */
 
-void hrc_stats_alloc_cold(const hrc_obj_t *o) { (void)o; }
+void hrc_stats_peak_cold(void) {}
 
 void hrc_stats_reuse_cold(hrc_obj_t *tok, size_t size, unsigned tag) {
   (void)tok, (void)size, (void)tag;
