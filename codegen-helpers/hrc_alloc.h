@@ -51,6 +51,9 @@ static inline bool hrc_cache_fits(size_t words) {
   return words - HRC_CACHE_MIN_WORDS <= HRC_CACHE_MAX_WORDS - HRC_CACHE_MIN_WORDS;
 }
 
+/* Bytes of free blocks this thread's caches hold for reuse (0 in checked builds). */
+HRC_API size_t hrc_cache_bytes(void);
+
 /* The general allocation path (checks, registration, heap, stats). */
 HRC_API hrc_obj_t *hrc_alloc_cold(size_t size, unsigned tag, unsigned scan);
 HRC_API HRC_COLD void hrc_stats_peak_cold(void);

@@ -21,6 +21,16 @@ void *hrc_cache_refill(size_t words) {
   return b;
 }
 
+size_t hrc_cache_bytes(void) {
+  size_t bytes = 0;
+  for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) {
+    void **freed = hrc_tls_cache.freed[w];
+    if (freed != NULL) bytes += (uintptr_t)freed[1] * w * 8;
+    for (void **b = hrc_tls_cache.ready[w]; b != NULL; b = b[0]) bytes += w * 8;
+  }
+  return bytes;
+}
+
 /* Free every block on a list. */
 static void release_list(void *list) {
   while (list != NULL) {

@@ -191,6 +191,7 @@ void hrc_stats_print(void) {
   fprintf(stderr, "  %-28s %lld\n", "live objects", (long long)r.live_objects);
   fprintf(stderr, "  %-28s %lld\n", "live bytes", (long long)r.live_bytes);
   fprintf(stderr, "  %-28s %lld\n", "peak live bytes", (long long)r.peak_live_bytes);
+  fprintf(stderr, "  %-28s %zu\n", "cached bytes (this thread)", hrc_cache_bytes());
   for (int t = 0; t < 256; t++) {
     char buf[16];
     if (r.live_by_tag[t] != 0)

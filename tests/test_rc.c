@@ -495,6 +495,34 @@ Test(rc, bad_allocation_arguments_stop_with_one_line) {
   expect_fatal(alloc_too_small, NULL, "cannot hold a header and 2 scanned fields");
 }
 
+static void *cache_bound(void *arg) {
+  size_t *out = arg;
+  out[0] = hrc_cache_bytes();
+  hrc_obj_t *xs = build_list(100000);
+  hrc_drop(xs);
+  out[1] = hrc_cache_bytes();
+  hrc_obj_t *ys = build_list(100);
+  out[2] = hrc_cache_bytes();
+  hrc_drop(ys);
+  return NULL;
+}
+
+Test(rc, block_caches_are_per_thread_and_bounded) {
+  size_t seen[3];
+  pthread_t t;
+  pthread_create(&t, NULL, cache_bound, seen);
+  pthread_join(t, NULL);
+  cr_assert(eq(sz, seen[0], 0), "a new thread starts with empty caches");
+#if HRC_DEBUG
+  cr_assert(eq(sz, seen[1], 0), "checked builds quarantine instead of caching");
+#else
+  cr_assert(gt(sz, seen[1], 0), "freed cells wait in the cache");
+  cr_assert(le(sz, seen[1], 2 * 64 * 1024), "one size class holds at most 128 KiB");
+  cr_assert(eq(sz, seen[2], seen[1] - 100 * sizeof(cons_t)), "allocation takes from the cache");
+#endif
+  cr_assert(eq(i64, live_delta(), 0));
+}
+
 Test(rc, variant_names_the_mode) {
   cr_assert(strncmp(hrc_variant(), "rc", 2) == 0);
   cr_assert(eq(str, (char *)hrc_version(), "0.1.0"));
