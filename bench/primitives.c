@@ -104,6 +104,19 @@ static void run_reuse_cell(void) {
   hrc_drop(o);
 }
 
+/* Build a list of `iters` cells, then drop it: the iterative free walk, per cell. */
+static void run_list_build_drop(void) {
+  hrc_obj_t *xs = hrc_box_int(0);
+  for (long i = 0; i < iters; i++) {
+    cell_t *c = (cell_t *)hrc_alloc(sizeof(cell_t), 1, 3);
+    c->a = hrc_box_int(i);
+    c->b = xs;
+    c->c = hrc_box_int(0);
+    xs = &c->header;
+  }
+  hrc_drop(xs);
+}
+
 static void run_mi_malloc_free(void) {
   for (long i = 0; i < iters; i++) {
     void **p = mi_malloc(sizeof(cell_t));
@@ -157,6 +170,7 @@ int main(int argc, char **argv) {
       {"drop_reuse + alloc into token", run_reuse},
       {"same, field drops inline", run_reuse_inline_fields},
       {"is_unique+reuse_cell + alloc", run_reuse_cell},
+      {"list of N cells built and dropped", run_list_build_drop},
       {"mi_malloc+mi_free, 32 bytes", run_mi_malloc_free},
       {"malloc+free, 32 bytes", run_malloc_free},
   };

@@ -3,9 +3,10 @@
  * hrc_free_dead walks the graph that dies with an object using the dead objects themselves as
  * its stack (pointer reversal, as Koka does): when it descends into a dying child, it stores
  * the index of the next field in the parent's rc word (the parent is dead, so its count is free)
- * and the grandparent's address in the field it just read (whose value it has taken). A child in
- * the last field is entered after freeing the parent, so lists and right spines use no stack
- * at all; leaves (no scanned fields) are freed on the spot. Dropping a 10-million-cell list or
+ * and the grandparent's address in the field it just read (whose value it has taken). A child
+ * after which the parent holds no more references (the last field, or only scalars follow) is
+ * entered after freeing the parent, so lists and right spines use no stack at all; leaves (no
+ * scanned fields) are freed on the spot. Dropping a 10-million-cell list or
  * a 10-million-deep spine therefore uses constant C stack (tests/test_rc.c "free_*_small_stack").
  *
  * Invariants: an object handed to hrc_free_dead has no references left; each of its scanned
@@ -37,6 +38,15 @@ static inline bool small_and_scalar(hrc_obj_t *o, unsigned n) {
   return i == n;
 }
 
+/* True when no slot from i on can hold a reference (looking at most 8 ahead), so a child
+ * dying at i-1 can be entered as a tail: a list whose tail is not the last field frees like
+ * one whose tail is. */
+static inline bool rest_is_scalar(hrc_obj_t **slots, size_t i, size_t n) {
+  if (n - i > 8) return false;
+  while (i < n && hrc_is_scalar(slots[i])) i++;
+  return i == n;
+}
+
 /* Account for and release the block of a dead object whose fields are all handled. */
 static inline void free_block(hrc_obj_t *o) {
   hrc_stats_on_free(o);
@@ -44,7 +54,7 @@ static inline void free_block(hrc_obj_t *o) {
 }
 
 /* The walk of hrc_free_dead for objects that may have children to free. */
-static HRC_COLD void free_graph(hrc_obj_t *o) {
+static HRC_NOINLINE void free_graph(hrc_obj_t *o) {
   hrc_obj_t *parent = NULL;
   size_t i = 0;
   while (o != NULL) {
@@ -57,8 +67,9 @@ static HRC_COLD void free_graph(hrc_obj_t *o) {
       if (hrc_is_scalar(c) || !release_child(c)) continue;
       if (c->scan == 0) {
         free_block(c);
-      } else if (i == n) {
+      } else if (rest_is_scalar(slots, i, n)) {
         next = c;
+        break;
       } else {
         hrc_rc_store(o, (uint32_t)i); /* resume point */
         slots[i - 1] = parent;        /* link to the grandparent */
