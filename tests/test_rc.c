@@ -243,12 +243,15 @@ Test(rc, free_list_of_ten_million_on_small_stack, .timeout = 120) {
   cr_assert(eq(i64, live_delta(), 0));
 }
 
-/* A spine of n nodes whose next node is in field `which` (0 = leftmost, 2 = last). */
+/* A spine of n nodes whose next node is in field `which`: 0 = first (a leaf cell follows it),
+ * 1 = middle (only a scalar follows), 2 = last (a leaf cell precedes it). */
 static hrc_obj_t *build_spine(long n, int which) {
   hrc_obj_t *s = hrc_box_int(0);
   for (long i = 0; i < n; i++) {
-    hrc_obj_t *leaf = mk_cons(hrc_box_int(i), hrc_box_int(i));
-    s = which == 0 ? mk_node(s, leaf, hrc_box_int(i)) : mk_node(hrc_box_int(i), leaf, s);
+    hrc_obj_t *leaf = which == 1 ? hrc_box_int(i) : mk_cons(hrc_box_int(i), hrc_box_int(i));
+    if (which == 0) s = mk_node(s, leaf, hrc_box_int(i));
+    else if (which == 1) s = mk_node(leaf, s, hrc_box_int(i));
+    else s = mk_node(hrc_box_int(i), leaf, s);
   }
   return s;
 }
@@ -260,6 +263,12 @@ static void *drop_spine(void *arg) {
 
 Test(rc, free_right_spine_of_ten_million_on_small_stack, .timeout = 120) {
   int which = 2;
+  run_on_small_stack(drop_spine, &which, 64 * 1024);
+  cr_assert(eq(i64, live_delta(), 0));
+}
+
+Test(rc, free_middle_spine_of_ten_million_on_small_stack, .timeout = 120) {
+  int which = 1;
   run_on_small_stack(drop_spine, &which, 64 * 1024);
   cr_assert(eq(i64, live_delta(), 0));
 }
