@@ -128,7 +128,8 @@ static inline void hrc_stats_reuse(hrc_obj_t *tok, size_t size, unsigned tag) {
     hrc_tls_stats.live_by_tag[tok->tag]--;
     hrc_tls_stats.live_by_tag[tag]++;
   }
-  if (HRC_UNLIKELY(tok->words != words)) hrc_tls_stats.live_bytes += 8 * ((int64_t)words - (int64_t)tok->words);
+  if (HRC_UNLIKELY(tok->words != words))
+    hrc_tls_stats.live_bytes += 8 * ((int64_t)words - (int64_t)tok->words);
 }
 #endif
 

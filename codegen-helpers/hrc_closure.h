@@ -22,9 +22,9 @@
 typedef void (*hrc_code_t)(void);
 
 typedef struct hrc_closure_s {
-  hrc_obj_t header;  /* tag HRC_TAG_CLOSURE, scan = 1 + captured count */
-  hrc_obj_t *code;   /* boxed code pointer */
-  hrc_obj_t *env[];  /* captured values, then captured scalar bytes */
+  hrc_obj_t header; /* tag HRC_TAG_CLOSURE, scan = 1 + captured count */
+  hrc_obj_t *code;  /* boxed code pointer */
+  hrc_obj_t *env[]; /* captured values, then captured scalar bytes */
 } hrc_closure_t;
 
 /* Uniform code types: closure owned, arguments and results as values. */

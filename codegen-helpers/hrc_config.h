@@ -12,7 +12,7 @@
 #define HRC_CONFIG_H
 
 #if defined(HRC_MODE_RC) + defined(HRC_MODE_GC) + defined(HRC_MODE_HYBRID) != 1
-#error "hrc: define exactly one of HRC_MODE_RC, HRC_MODE_GC, HRC_MODE_HYBRID (use the cflags of pkg-config hrc-rc)"
+#error "hrc: define one of HRC_MODE_RC, HRC_MODE_GC, HRC_MODE_HYBRID (pkg-config --cflags hrc-rc)"
 #endif
 #if defined(HRC_MODE_GC) || defined(HRC_MODE_HYBRID)
 #error "hrc: the gc and hybrid modes need the bdwgc backstop, which this build does not contain yet"

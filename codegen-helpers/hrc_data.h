@@ -19,15 +19,15 @@ typedef struct hrc_bytes_s {
 } hrc_bytes_t;
 
 typedef struct hrc_scalars_s {
-  hrc_obj_t header;   /* tag HRC_TAG_SCALARS, scan 0 */
-  size_t count;       /* elements */
-  size_t elem_size;   /* bytes per element */
+  hrc_obj_t header;                  /* tag HRC_TAG_SCALARS, scan 0 */
+  size_t count;                      /* elements */
+  size_t elem_size;                  /* bytes per element */
   _Alignas(16) unsigned char data[]; /* count * elem_size bytes, 16-byte aligned */
 } hrc_scalars_t;
 
 typedef struct hrc_array_s {
-  hrc_obj_t header;  /* tag HRC_TAG_ARRAY, scan HRC_SCAN_ARRAY */
-  size_t len;        /* items; at most HRC_ARRAY_MAX */
+  hrc_obj_t header;   /* tag HRC_TAG_ARRAY, scan HRC_SCAN_ARRAY */
+  size_t len;         /* items; at most HRC_ARRAY_MAX */
   hrc_obj_t *items[]; /* values, all scanned */
 } hrc_array_t;
 

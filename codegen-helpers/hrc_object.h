@@ -86,9 +86,7 @@ _Static_assert(sizeof(hrc_obj_t) == 8, "hrc: the object header is 8 bytes");
 static inline bool hrc_is_scalar(const hrc_obj_t *v) { return ((uintptr_t)v & 1u) != 0; }
 
 /* Box a small integer (HRC_BOX_INT_MIN..HRC_BOX_INT_MAX) as a value. */
-static inline hrc_obj_t *hrc_box_int(intptr_t i) {
-  return (hrc_obj_t *)(((uintptr_t)i << 1) | 1u);
-}
+static inline hrc_obj_t *hrc_box_int(intptr_t i) { return (hrc_obj_t *)(((uintptr_t)i << 1) | 1u); }
 
 /* The integer a boxed value holds (arithmetic shift keeps the sign). */
 static inline intptr_t hrc_unbox_int(const hrc_obj_t *v) { return (intptr_t)(uintptr_t)v >> 1; }

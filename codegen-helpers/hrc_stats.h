@@ -29,9 +29,9 @@ typedef struct hrc_stats_s {
 #define HRC_STATS_FIELD(name, desc) int64_t name;
   HRC_STATS_COUNTERS(HRC_STATS_FIELD)
 #undef HRC_STATS_FIELD
-  int64_t live_bytes;      /* bytes of live objects, this thread's net */
-  int64_t flushed_bytes;   /* part of live_bytes already folded into the global figure */
-  int64_t peak_bytes;      /* largest live_bytes this thread has seen */
+  int64_t live_bytes;    /* bytes of live objects, this thread's net */
+  int64_t flushed_bytes; /* part of live_bytes already folded into the global figure */
+  int64_t peak_bytes;    /* largest live_bytes this thread has seen */
   int64_t live_by_tag[256];
 } hrc_stats_t;
 

@@ -88,8 +88,8 @@ int main(void) {
   hrc_obj_t *xs = range(1000000);
   hrc_obj_t *first = xs;
   xs = double_all(xs);
-  printf("map over a unique list of 1e6 cells: sum %ld, updated in place: %s\n",
-         (long)sum(xs), xs == first ? "yes" : "no");
+  printf("map over a unique list of 1e6 cells: sum %ld, updated in place: %s\n", (long)sum(xs),
+         xs == first ? "yes" : "no");
   hrc_obj_t *ys = double_all(hrc_dup(xs));
   printf("map over a shared list: sum %ld, original kept: sum %ld\n", (long)sum(ys), (long)sum(xs));
   hrc_drop(xs);
@@ -111,9 +111,11 @@ int main(void) {
   intptr_t here = (intptr_t)reader(shared);
   void *there;
   pthread_join(t, &there);
-  printf("a shared tree read by 2 threads: %ld and %ld nodes visited\n", (long)here, (long)(intptr_t)there);
+  printf("a shared tree read by 2 threads: %ld and %ld nodes visited\n", (long)here,
+         (long)(intptr_t)there);
 
   printf("live objects at the end: %lld\n", (long long)hrc_live_objects());
-  if (getenv("HRC_STATS") == NULL) printf("(run with HRC_STATS=1 to see the runtime's statistics)\n");
+  if (getenv("HRC_STATS") == NULL)
+    printf("(run with HRC_STATS=1 to see the runtime's statistics)\n");
   return hrc_live_objects() > 0; /* -1 when stats are compiled out */
 }

@@ -41,13 +41,16 @@ size_t hrc_obj_size(const hrc_obj_t *o) {
   return hrc_debug_requested(o);
 #else
   switch (o->tag) {
-  case HRC_TAG_BYTES: return sizeof(hrc_bytes_t) + ((const hrc_bytes_t *)o)->len + 1;
-  case HRC_TAG_ARRAY: return sizeof(hrc_array_t) + ((const hrc_array_t *)o)->len * sizeof(void *);
+  case HRC_TAG_BYTES:
+    return sizeof(hrc_bytes_t) + ((const hrc_bytes_t *)o)->len + 1;
+  case HRC_TAG_ARRAY:
+    return sizeof(hrc_array_t) + ((const hrc_array_t *)o)->len * sizeof(void *);
   case HRC_TAG_SCALARS: {
     const hrc_scalars_t *s = (const hrc_scalars_t *)o;
     return (sizeof(hrc_scalars_t) + s->count * s->elem_size + 15) & ~(size_t)15;
   }
-  default: return hrc_block_usable(o);
+  default:
+    return hrc_block_usable(o);
   }
 #endif
 }
@@ -92,7 +95,8 @@ hrc_obj_t *hrc_alloc_cold(size_t size, unsigned tag, unsigned scan) {
 
 /* size + extra, or a fatal line when it overflows. */
 static size_t add_size(size_t size, size_t extra, const char *what) {
-  if (HRC_UNLIKELY(extra > SIZE_MAX - size - 64)) hrc_fatal("%s of %zu bytes is too large", what, extra);
+  if (HRC_UNLIKELY(extra > SIZE_MAX - size - 64))
+    hrc_fatal("%s of %zu bytes is too large", what, extra);
   return size + extra;
 }
 
@@ -115,7 +119,8 @@ hrc_scalars_t *hrc_scalars_alloc(size_t count, size_t elem_size) {
   if (HRC_UNLIKELY(elem_size != 0 && count > SIZE_MAX / elem_size))
     hrc_fatal("scalar array of %zu x %zu bytes is too large", count, elem_size);
   /* A multiple of 16 bytes lands in a 16-byte aligned block, so data is 16-byte aligned. */
-  size_t size = (add_size(sizeof(hrc_scalars_t), count * elem_size, "scalar array") + 15) & ~(size_t)15;
+  size_t size =
+      (add_size(sizeof(hrc_scalars_t), count * elem_size, "scalar array") + 15) & ~(size_t)15;
   hrc_scalars_t *s = (hrc_scalars_t *)alloc_object(size, HRC_TAG_SCALARS, 0, false);
   s->count = count;
   s->elem_size = elem_size;
@@ -125,7 +130,8 @@ hrc_scalars_t *hrc_scalars_alloc(size_t count, size_t elem_size) {
 }
 
 hrc_array_t *hrc_array_alloc(size_t len) {
-  if (HRC_UNLIKELY(len > HRC_ARRAY_MAX)) hrc_fatal("array of %zu items (at most %zu)", len, HRC_ARRAY_MAX);
+  if (HRC_UNLIKELY(len > HRC_ARRAY_MAX))
+    hrc_fatal("array of %zu items (at most %zu)", len, HRC_ARRAY_MAX);
   size_t size = add_size(sizeof(hrc_array_t), len * sizeof(void *), "array");
   hrc_array_t *a = (hrc_array_t *)alloc_object(size, HRC_TAG_ARRAY, HRC_SCAN_ARRAY, true);
   a->len = len;
@@ -170,16 +176,26 @@ const char *hrc_variant(void) {
 
 const char *hrc_op_name(hrc_op_t op) {
   switch (op) {
-  case HRC_OP_DUP: return "dup";
-  case HRC_OP_DROP: return "drop";
-  case HRC_OP_DECREF: return "decref";
-  case HRC_OP_DROP_REUSE: return "drop_reuse";
-  case HRC_OP_FREE_CELL: return "free_cell";
-  case HRC_OP_REUSE_CELL: return "reuse_cell";
-  case HRC_OP_IS_UNIQUE: return "is_unique";
-  case HRC_OP_SHARE: return "share";
-  case HRC_OP_ALLOC_AT: return "alloc_at";
-  case HRC_OP_FREE_TOKEN: return "reuse_free";
+  case HRC_OP_DUP:
+    return "dup";
+  case HRC_OP_DROP:
+    return "drop";
+  case HRC_OP_DECREF:
+    return "decref";
+  case HRC_OP_DROP_REUSE:
+    return "drop_reuse";
+  case HRC_OP_FREE_CELL:
+    return "free_cell";
+  case HRC_OP_REUSE_CELL:
+    return "reuse_cell";
+  case HRC_OP_IS_UNIQUE:
+    return "is_unique";
+  case HRC_OP_SHARE:
+    return "share";
+  case HRC_OP_ALLOC_AT:
+    return "alloc_at";
+  case HRC_OP_FREE_TOKEN:
+    return "reuse_free";
   }
   return "operation";
 }

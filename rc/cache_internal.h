@@ -11,9 +11,9 @@
  * list; on a `freed` list its second word holds the list's length from that block on (every
  * class has at least two words). A `freed` list holds at most HRC_CACHE_CLASS_BYTES; beyond
  * that blocks go back to the heap. `ready` holds a former `freed` list or a batch of
- * HRC_CACHE_BATCH fresh blocks, so a thread keeps at most about 31 x 128 KiB. Only the owning thread touches
- * its caches; a thread's exit returns them to the heap (hrc_cache_thread_exit). Checked builds
- * bypass the caches (freed blocks go to the quarantine instead).
+ * HRC_CACHE_BATCH fresh blocks, so a thread keeps at most about 31 x 128 KiB. Only the owning
+ * thread touches its caches; a thread's exit returns them to the heap (hrc_cache_thread_exit).
+ * Checked builds bypass the caches (freed blocks go to the quarantine instead).
  */
 #ifndef HRC_CACHE_INTERNAL_H
 #define HRC_CACHE_INTERNAL_H

@@ -195,7 +195,8 @@ void hrc_debug_token(hrc_obj_t *tok, size_t size, unsigned scan) {
   if (size > capacity)
     hrc_fatal("alloc_at of %zu bytes into a reuse token of %zu bytes (old tag %u)", size, capacity,
               tok->tag);
-  if (scan > HRC_SCAN_MAX) hrc_fatal("alloc_at with %u scanned fields (at most %u)", scan, HRC_SCAN_MAX);
+  if (scan > HRC_SCAN_MAX)
+    hrc_fatal("alloc_at with %u scanned fields (at most %u)", scan, HRC_SCAN_MAX);
   if (size < sizeof(hrc_obj_t) + (size_t)scan * sizeof(void *))
     hrc_fatal("alloc_at of %zu bytes cannot hold a header and %u scanned fields", size, scan);
 }

@@ -34,16 +34,16 @@ typedef struct entry_s {
 
 static HRC_TLS entry_t self;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static entry_t *threads;      /* live registered threads */
-static hrc_stats_t retired;   /* sums of ended threads */
-static int64_t global_live;   /* folded live bytes (atomic) */
-static int64_t global_peak;   /* largest folded or per-thread live bytes seen (atomic) */
+static entry_t *threads;    /* live registered threads */
+static hrc_stats_t retired; /* sums of ended threads */
+static int64_t global_live; /* folded live bytes (atomic) */
+static int64_t global_peak; /* largest folded or per-thread live bytes seen (atomic) */
 
 /* Raise the global peak to at least v. */
 static void raise_peak(int64_t v) {
   int64_t cur = __atomic_load_n(&global_peak, __ATOMIC_RELAXED);
-  while (v > cur &&
-         !__atomic_compare_exchange_n(&global_peak, &cur, v, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  while (v > cur && !__atomic_compare_exchange_n(&global_peak, &cur, v, true, __ATOMIC_RELAXED,
+                                                 __ATOMIC_RELAXED)) {
   }
 }
 
@@ -170,11 +170,17 @@ int64_t hrc_live_objects(void) {
 /* Name a tag for the report. */
 static const char *tag_name(int tag, char *buf, size_t len) {
   switch (tag) {
-  case HRC_TAG_CLOSURE: return "closure";
-  case HRC_TAG_BYTES: return "bytes";
-  case HRC_TAG_ARRAY: return "array";
-  case HRC_TAG_SCALARS: return "scalars";
-  default: snprintf(buf, len, "tag %d", tag); return buf;
+  case HRC_TAG_CLOSURE:
+    return "closure";
+  case HRC_TAG_BYTES:
+    return "bytes";
+  case HRC_TAG_ARRAY:
+    return "array";
+  case HRC_TAG_SCALARS:
+    return "scalars";
+  default:
+    snprintf(buf, len, "tag %d", tag);
+    return buf;
   }
 }
 
@@ -195,7 +201,8 @@ void hrc_stats_print(void) {
   for (int t = 0; t < 256; t++) {
     char buf[16];
     if (r.live_by_tag[t] != 0)
-      fprintf(stderr, "    live %-23s %lld\n", tag_name(t, buf, sizeof buf), (long long)r.live_by_tag[t]);
+      fprintf(stderr, "    live %-23s %lld\n", tag_name(t, buf, sizeof buf),
+              (long long)r.live_by_tag[t]);
   }
 }
 
@@ -216,6 +223,7 @@ void hrc_stats_process_init(void) {
 #if HRC_WITH_STATS
   atexit(report_at_exit);
 #else
-  fprintf(stderr, "hrc: HRC_STATS is set but stats are compiled out of this build (meson -Dstats=true)\n");
+  fprintf(stderr,
+          "hrc: HRC_STATS is set but stats are compiled out of this build (meson -Dstats=true)\n");
 #endif
 }

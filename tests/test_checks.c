@@ -38,7 +38,8 @@ static void underflow(void *arg) {
 
 Test(checks, count_underflow_is_caught) {
   hrc_obj_t *c = cell();
-  expect_fatal(underflow, c, named("drop of freed object", c, ": double drop or reference count underflow"));
+  expect_fatal(underflow, c,
+               named("drop of freed object", c, ": double drop or reference count underflow"));
 }
 
 static void shared_underflow(void *arg) {
@@ -59,7 +60,8 @@ static void decref_unique(void *arg) { hrc_decref(arg); }
 
 Test(checks, decref_of_unique_object_is_an_underflow) {
   hrc_obj_t *c = cell();
-  expect_fatal(decref_unique, c, named("decref of unique object", c, ": reference count underflow"));
+  expect_fatal(decref_unique, c,
+               named("decref of unique object", c, ": reference count underflow"));
 }
 
 static void dup_after_free(void *arg) {

@@ -200,9 +200,8 @@ static void check_model(void) {
 }
 
 typedef void (*op_fn)(void);
-static const op_fn ops[] = {op_alloc,  op_alloc, op_alloc,      op_dup,       op_drop,
-                            op_drop,   op_drop_reuse, op_share, op_read_field,
-                            op_specialised_drop};
+static const op_fn ops[] = {op_alloc, op_alloc,      op_alloc, op_dup,        op_drop,
+                            op_drop,  op_drop_reuse, op_share, op_read_field, op_specialised_drop};
 
 /* One random program from seed; ends with every root dropped. */
 static void run_program(uint64_t seed) {

@@ -84,8 +84,8 @@ Test(rc, boxed_integers_pass_through_dup_and_drop) {
 }
 
 static const cons_t immortal_nil = {HRC_IMMORTAL_HEADER(0, 2, 3), NULL, NULL};
-static const cons_t immortal_one = {
-    HRC_IMMORTAL_HEADER(CONS_TAG, 2, 3), (hrc_obj_t *)1 /* boxed 0 */, (hrc_obj_t *)&immortal_nil};
+static const cons_t immortal_one = {HRC_IMMORTAL_HEADER(CONS_TAG, 2, 3),
+                                    (hrc_obj_t *)1 /* boxed 0 */, (hrc_obj_t *)&immortal_nil};
 
 Test(rc, immortal_objects_are_never_counted_or_freed) {
   hrc_obj_t *one = (hrc_obj_t *)&immortal_one;
@@ -317,7 +317,8 @@ Test(rc, value_arrays_release_their_items) {
   hrc_array_t *a = hrc_array_alloc(1000);
   cr_assert(eq(u8, a->header.scan, HRC_SCAN_ARRAY));
   cr_assert(eq(sz, a->len, 1000));
-  for (size_t i = 0; i < a->len; i += 2) a->items[i] = mk_cons(hrc_box_int((intptr_t)i), hrc_box_int(0));
+  for (size_t i = 0; i < a->len; i += 2)
+    a->items[i] = mk_cons(hrc_box_int((intptr_t)i), hrc_box_int(0));
   hrc_obj_t *keep = hrc_dup(a->items[10]);
   cr_assert(eq(i64, live_delta(), 501));
   hrc_drop(hrc_array_obj(a));

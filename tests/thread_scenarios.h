@@ -95,7 +95,8 @@ static inline void *ts_builder(void *arg) {
   w->sum = 0;
   for (long r = 0; r < w->rounds; r++) {
     hrc_obj_t *mine = ts_range(200);
-    w->sum += hrc_unbox_int(((ts_cons_t *)mine)->head) + hrc_unbox_int(((ts_cons_t *)w->root)->head);
+    w->sum +=
+        hrc_unbox_int(((ts_cons_t *)mine)->head) + hrc_unbox_int(((ts_cons_t *)w->root)->head);
     hrc_drop(mine);
   }
   hrc_drop(w->root);

@@ -21,7 +21,8 @@ int main(void) {
   printf("1..%d\n", n);
   for (int i = 0; i < n; i++) {
     const char *err = tests[i].run();
-    printf("%sok %d - %s%s%s\n", err ? "not " : "", i + 1, tests[i].name, err ? ": " : "", err ? err : "");
+    printf("%sok %d - %s%s%s\n", err ? "not " : "", i + 1, tests[i].name, err ? ": " : "",
+           err ? err : "");
     failed += err != NULL;
   }
   return failed != 0;
