@@ -44,7 +44,10 @@ typedef struct hrc_cache_s {
   void *freed[HRC_CACHE_MAX_WORDS + 1];
 } hrc_cache_t;
 
-extern HRC_API __thread __attribute__((tls_model("initial-exec"))) hrc_cache_t hrc_tls_cache;
+/* This thread's caches: a record the runtime allocates when the thread first uses it (in the
+ * tracing modes, in memory the collector scans), and until then an empty shared record whose
+ * lists are always NULL, so the inline pop needs no extra test. */
+extern HRC_API __thread __attribute__((tls_model("initial-exec"))) hrc_cache_t *hrc_tls_cache;
 
 /* Whether blocks of this many words are cached. */
 static inline bool hrc_cache_fits(size_t words) {
@@ -101,9 +104,10 @@ static inline hrc_obj_t *hrc_alloc(size_t size, unsigned tag, unsigned scan) {
   bool plain = (tag <= HRC_TAG_MAX_CTOR || tag == HRC_TAG_CLOSURE) && scan <= HRC_SCAN_MAX &&
                size >= sizeof(hrc_obj_t) + scan * sizeof(void *) && hrc_cache_fits(words);
   if (plain) {
-    hrc_obj_t *o = (hrc_obj_t *)hrc_tls_cache.ready[words];
+    hrc_cache_t *cache = hrc_tls_cache;
+    hrc_obj_t *o = (hrc_obj_t *)cache->ready[words];
     if (HRC_LIKELY(o != NULL)) {
-      hrc_tls_cache.ready[words] = *(void **)o;
+      cache->ready[words] = *(void **)o;
       hrc_header_init(o, size, tag, scan);
 #if HRC_WITH_STATS
       hrc_stats_alloc(tag, words * 8);

@@ -3,30 +3,41 @@
 #include "cache_internal.h"
 #include "heap_internal.h"
 
-__thread __attribute__((tls_model("initial-exec"))) hrc_cache_t hrc_tls_cache;
+#include <stdlib.h>
+
+/* The record of threads that have none yet: every list empty, never written. */
+static hrc_cache_t empty_cache;
+
+__thread __attribute__((tls_model("initial-exec"))) hrc_cache_t *hrc_tls_cache = &empty_cache;
+
+void hrc_cache_thread_enter(void) {
+  hrc_cache_t *c = hrc_heap_alloc_root(sizeof(hrc_cache_t));
+  if (c == NULL) hrc_out_of_memory(sizeof(hrc_cache_t));
+  hrc_tls_cache = c;
+}
 
 /* `ready` ran dry: take the `freed` list, or a batch of fresh blocks; then pop. */
 void *hrc_cache_refill(size_t words) {
-  void **list = hrc_tls_cache.freed[words];
-  hrc_tls_cache.freed[words] = NULL;
+  void **list = hrc_tls_cache->freed[words];
+  hrc_tls_cache->freed[words] = NULL;
   for (unsigned i = 0; list == NULL && i < HRC_CACHE_BATCH; i++) {
     void **b = hrc_heap_alloc(words * 8, true);
     if (b == NULL) break;
-    b[0] = hrc_tls_cache.ready[words];
-    hrc_tls_cache.ready[words] = b;
+    b[0] = hrc_tls_cache->ready[words];
+    hrc_tls_cache->ready[words] = b;
   }
-  if (list != NULL) hrc_tls_cache.ready[words] = list;
-  void **b = hrc_tls_cache.ready[words];
-  if (b != NULL) hrc_tls_cache.ready[words] = b[0];
+  if (list != NULL) hrc_tls_cache->ready[words] = list;
+  void **b = hrc_tls_cache->ready[words];
+  if (b != NULL) hrc_tls_cache->ready[words] = b[0];
   return b;
 }
 
 size_t hrc_cache_bytes(void) {
   size_t bytes = 0;
   for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) {
-    void **freed = hrc_tls_cache.freed[w];
+    void **freed = hrc_tls_cache->freed[w];
     if (freed != NULL) bytes += (uintptr_t)freed[1] * w * 8;
-    for (void **b = hrc_tls_cache.ready[w]; b != NULL; b = b[0]) bytes += w * 8;
+    for (void **b = hrc_tls_cache->ready[w]; b != NULL; b = b[0]) bytes += w * 8;
   }
   return bytes;
 }
@@ -41,9 +52,12 @@ static void release_list(void *list) {
 }
 
 void hrc_cache_thread_exit(void) {
+  hrc_cache_t *c = hrc_tls_cache;
+  if (c == &empty_cache) return;
   for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) {
-    release_list(hrc_tls_cache.ready[w]);
-    release_list(hrc_tls_cache.freed[w]);
-    hrc_tls_cache.ready[w] = hrc_tls_cache.freed[w] = NULL;
+    release_list(c->ready[w]);
+    release_list(c->freed[w]);
   }
+  hrc_tls_cache = &empty_cache;
+  hrc_heap_free_root(c);
 }

@@ -30,25 +30,27 @@
 #define HRC_CACHE_BATCH 16u /* fresh blocks taken from the heap when a class runs dry */
 
 HRC_HIDDEN void *hrc_cache_refill(size_t words);
+/* Give this thread a cache record of its own (at registration). */
+HRC_HIDDEN void hrc_cache_thread_enter(void);
 
 /* A cached block of exactly `words` words, or NULL when the class is empty and the heap is
  * exhausted; refills the class when it runs dry. */
 static inline void *hrc_cache_pop(size_t words) {
-  void **b = hrc_tls_cache.ready[words];
+  void **b = hrc_tls_cache->ready[words];
   if (HRC_UNLIKELY(b == NULL)) return hrc_cache_refill(words);
-  hrc_tls_cache.ready[words] = b[0];
+  hrc_tls_cache->ready[words] = b[0];
   return b;
 }
 
 /* Keep a dead block of `words` words; false when that class's `freed` list holds its share.
  * The list's length lives in the blocks (word 1), not in a counter next to the heads. */
 static inline bool hrc_cache_push(void *block, size_t words) {
-  void **b = block, **head = hrc_tls_cache.freed[words];
+  void **b = block, **head = hrc_tls_cache->freed[words];
   uintptr_t len = head != NULL ? (uintptr_t)head[1] + 1 : 1;
   if (HRC_UNLIKELY(len * words * 8 > HRC_CACHE_CLASS_BYTES)) return false;
   b[0] = head;
   b[1] = (void *)len;
-  hrc_tls_cache.freed[words] = b;
+  hrc_tls_cache->freed[words] = b;
   return true;
 }
 

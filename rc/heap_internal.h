@@ -26,6 +26,13 @@ static inline void hrc_heap_free(void *p) { mi_free(p); }
 
 /* Usable bytes of a block, for objects too large to record their size in the header. */
 static inline size_t hrc_heap_usable(const void *p) { return mi_usable_size(p); }
+
+/* Zeroed memory for runtime records that hold references (per-thread caches); in the tracing
+ * modes the collector scans it. */
+static inline void *hrc_heap_alloc_root(size_t size) { return mi_zalloc(size); }
+
+/* Release a record from hrc_heap_alloc_root. */
+static inline void hrc_heap_free_root(void *p) { mi_free(p); }
 #endif
 
 #endif

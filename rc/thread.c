@@ -38,6 +38,9 @@ static void process_init(void) {
 void hrc_thread_register(void) {
   pthread_once(&process_once, process_init);
   hrc_thread_registered = true;
+#if !HRC_DEBUG
+  hrc_cache_thread_enter();
+#endif
   hrc_stats_thread_enter();
   pthread_setspecific(exit_key, (void *)&hrc_thread_registered);
 }
