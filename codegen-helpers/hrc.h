@@ -14,6 +14,8 @@
 #ifndef HRC_H
 #define HRC_H
 
+#include <pthread.h>
+
 #include "hrc_config.h"
 #include "hrc_object.h"
 #include "hrc_stats.h"
@@ -25,6 +27,20 @@
 /* Print one line "hrc: <message>" to stderr and abort: for misuse that cannot continue. */
 HRC_API HRC_NORETURN HRC_COLD void hrc_fatal(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
+
+/* Threads. In gc and hybrid modes bdwgc must know every thread that holds references:
+ * hrc_thread_create creates a registered thread (join it with hrc_thread_join); a thread created elsewhere is registered on
+ * its first hrc call, or earlier with hrc_thread_attach (do that before it receives objects),
+ * and hrc_thread_detach releases its runtime state before it stops using hrc. */
+HRC_API int hrc_thread_create(pthread_t *thread, const pthread_attr_t *attr,
+                              void *(*start)(void *), void *arg);
+/* Join a thread made by hrc_thread_create (bdwgc keeps a joinable thread's record until then). */
+HRC_API int hrc_thread_join(pthread_t thread, void **result);
+HRC_API void hrc_thread_attach(void);
+HRC_API void hrc_thread_detach(void);
+
+/* A full collection now (gc and hybrid; nothing in rc mode). */
+HRC_API void hrc_collect(void);
 
 /* Library version, and the variant it was built as ("rc", "rc+checks"...). */
 HRC_API const char *hrc_version(void);

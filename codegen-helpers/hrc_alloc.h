@@ -66,6 +66,8 @@ HRC_API HRC_NOINLINE void hrc_free_block_cold(hrc_obj_t *o, hrc_op_t op);
 HRC_API HRC_COLD void hrc_debug_token(hrc_obj_t *tok, size_t size, unsigned scan);
 HRC_API HRC_COLD void hrc_debug_to_token(hrc_obj_t *o);
 HRC_API HRC_COLD void hrc_stats_reuse_cold(hrc_obj_t *tok, size_t size, unsigned tag);
+HRC_API HRC_COLD hrc_obj_t *hrc_alloc_refused_cold(hrc_reuse_t tok, size_t size, unsigned tag,
+                                                   unsigned scan);
 
 /* The header's size field for an object of size bytes. */
 static inline uint8_t hrc_size_words(size_t size) {
@@ -99,7 +101,7 @@ static inline void hrc_stats_alloc(unsigned tag, size_t bytes) {
  * line. Fast path: a pop from this thread's cache; the conditions before it fold away when the
  * arguments are constants, and the checked build always takes the checked library path. */
 static inline hrc_obj_t *hrc_alloc(size_t size, unsigned tag, unsigned scan) {
-#if !HRC_DEBUG
+#if !HRC_DEBUG && HRC_COUNTING
   size_t words = (size + 7) / 8;
   bool plain = (tag <= HRC_TAG_MAX_CTOR || tag == HRC_TAG_CLOSURE) && scan <= HRC_SCAN_MAX &&
                size >= sizeof(hrc_obj_t) + scan * sizeof(void *) && hrc_cache_fits(words);
@@ -140,7 +142,15 @@ static inline void hrc_stats_reuse(hrc_obj_t *tok, size_t size, unsigned tag) {
 /* Allocate into a reuse token when there is one, else from the heap. The token's block must be
  * at least size bytes (Perceus pairs equal sizes; the debug build checks it). */
 static inline hrc_obj_t *hrc_alloc_at(hrc_reuse_t tok, size_t size, unsigned tag, unsigned scan) {
+#if !HRC_COUNTING
+  (void)tok; /* always empty in pure tracing */
+  return hrc_alloc(size, tag, scan);
+#endif
   if (tok == NULL) return hrc_alloc(size, tag, scan);
+#if defined(HRC_MODE_HYBRID)
+  /* A pointer-free payload's block is never scanned by the collector: not for reuse. */
+  if (HRC_UNLIKELY(tok->flags & HRC_FLAG_ATOMIC)) return hrc_alloc_refused_cold(tok, size, tag, scan);
+#endif
 #if HRC_DEBUG
   hrc_debug_token(tok, size, scan);
 #endif
@@ -154,6 +164,10 @@ static inline hrc_obj_t *hrc_alloc_at(hrc_reuse_t tok, size_t size, unsigned tag
 /* Release a reference, returning the object's memory as a token when it was the last one
  * (its fields are dropped first); otherwise the count goes down and the token is empty. */
 static inline hrc_reuse_t hrc_drop_reuse(hrc_obj_t *o) {
+#if !HRC_COUNTING
+  (void)o;
+  return HRC_NO_REUSE;
+#endif
 #if HRC_DEBUG
   hrc_debug_check(o, HRC_OP_DROP_REUSE);
 #endif
@@ -170,12 +184,16 @@ static inline hrc_reuse_t hrc_drop_reuse(hrc_obj_t *o) {
 
 /* Give a token back when no allocation took it. */
 static inline void hrc_reuse_free(hrc_reuse_t tok) {
-  if (tok != NULL) hrc_free_block_cold(tok, HRC_OP_FREE_TOKEN);
+  if (HRC_COUNTING && tok != NULL) hrc_free_block_cold(tok, HRC_OP_FREE_TOKEN);
 }
 
 /* Drop specialisation, unique case: turn a unique cell whose fields the caller has taken over
  * into a reuse token (no field is dropped). */
 static inline hrc_reuse_t hrc_reuse_cell(hrc_obj_t *o) {
+#if !HRC_COUNTING
+  (void)o;
+  return HRC_NO_REUSE;
+#endif
 #if HRC_DEBUG
   hrc_debug_check(o, HRC_OP_REUSE_CELL);
   hrc_debug_to_token(o);
@@ -185,7 +203,9 @@ static inline hrc_reuse_t hrc_reuse_cell(hrc_obj_t *o) {
 
 /* Drop specialisation, unique case without reuse: free a unique cell whose fields the caller
  * has taken over (no field is dropped). */
-static inline void hrc_free_cell(hrc_obj_t *o) { hrc_free_block_cold(o, HRC_OP_FREE_CELL); }
+static inline void hrc_free_cell(hrc_obj_t *o) {
+  if (HRC_COUNTING) hrc_free_block_cold(o, HRC_OP_FREE_CELL);
+}
 
 /* Drop specialisation, shared case: after dup'ing the fields it keeps, the caller gives up its
  * reference. Same as a drop (a thread-shared object may still die here, releasing its fields);

@@ -12,10 +12,14 @@
 #define HRC_CONFIG_H
 
 #if defined(HRC_MODE_RC) + defined(HRC_MODE_GC) + defined(HRC_MODE_HYBRID) != 1
-#error "hrc: define one of HRC_MODE_RC, HRC_MODE_GC, HRC_MODE_HYBRID (pkg-config --cflags hrc-rc)"
+#error "hrc: define one of HRC_MODE_RC, HRC_MODE_GC, HRC_MODE_HYBRID (pkg-config --cflags hrc)"
 #endif
-#if defined(HRC_MODE_GC) || defined(HRC_MODE_HYBRID)
-#error "hrc: the gc and hybrid modes need the bdwgc backstop, which this build does not contain yet"
+/* HRC_COUNTING: 1 when dup/drop count (rc, hybrid); 0 in pure tracing (gc), where they compile
+ * to nothing and reuse tokens are always empty. */
+#if defined(HRC_MODE_GC)
+#define HRC_COUNTING 0
+#else
+#define HRC_COUNTING 1
 #endif
 
 /* HRC_DEBUG: 1 checks every RC operation and poisons freed blocks (meson -Dchecks=true). */
@@ -40,7 +44,14 @@
 
 /* The name of the variant, as the stats report and the demo print it. */
 #if defined(HRC_MODE_RC)
+#define HRC_TRACING 0 /* whether bdwgc owns the heap */
 #define HRC_MODE_NAME "rc"
+#elif defined(HRC_MODE_GC)
+#define HRC_TRACING   1
+#define HRC_MODE_NAME "gc"
+#else
+#define HRC_TRACING   1
+#define HRC_MODE_NAME "hybrid"
 #endif
 
 #endif

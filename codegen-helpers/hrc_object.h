@@ -71,6 +71,7 @@ _Static_assert(sizeof(hrc_obj_t) == 8, "hrc: the object header is 8 bytes");
 #define HRC_SMALL_WORDS_MAX 255u /* objects up to 255 words record their size in the header */
 
 #define HRC_FLAG_ACYCLIC 0x01u /* compiler's promise: no cycle passes through this object */
+#define HRC_FLAG_ATOMIC  0x02u /* block from pointer-free memory (gc, hybrid): never reused */
 
 /* Static initializer of an immortal object's header: never counted, never freed. Its fields
  * must be boxed scalars or other immortal objects. Example in docs/lowering.md. */
@@ -132,6 +133,9 @@ static inline void hrc_rc_store(hrc_obj_t *o, uint32_t rc) {
 
 /* Add a reference to a heap object (not a scalar); returns it for use in expressions. */
 static inline hrc_obj_t *hrc_obj_dup(hrc_obj_t *o) {
+#if !HRC_COUNTING
+  return o;
+#endif
 #if HRC_DEBUG
   hrc_debug_check(o, HRC_OP_DUP);
 #endif
@@ -143,6 +147,10 @@ static inline hrc_obj_t *hrc_obj_dup(hrc_obj_t *o) {
 
 /* Add n references at once (a value used n more times). */
 static inline hrc_obj_t *hrc_obj_dup_n(hrc_obj_t *o, uint32_t n) {
+#if !HRC_COUNTING
+  (void)n;
+  return o;
+#endif
 #if HRC_DEBUG
   hrc_debug_check(o, HRC_OP_DUP);
 #endif
@@ -154,6 +162,10 @@ static inline hrc_obj_t *hrc_obj_dup_n(hrc_obj_t *o, uint32_t n) {
 
 /* Release a reference to a heap object; the last one frees it and releases its fields. */
 static inline void hrc_obj_drop(hrc_obj_t *o) {
+#if !HRC_COUNTING
+  (void)o;
+  return;
+#endif
 #if HRC_DEBUG
   hrc_debug_check(o, HRC_OP_DROP);
 #endif
@@ -193,6 +205,10 @@ static inline void hrc_xdrop(hrc_obj_t *v) {
 /* True when the caller holds the only reference, so the object may be updated or reused in
  * place. Shared objects are never unique here, even with one reference (as in Koka). */
 static inline bool hrc_is_unique(const hrc_obj_t *o) {
+#if !HRC_COUNTING
+  (void)o;
+  return false; /* pure tracing: nothing is known to be unique, so nothing is reused */
+#endif
 #if HRC_DEBUG
   hrc_debug_check(o, HRC_OP_IS_UNIQUE);
 #endif

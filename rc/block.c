@@ -75,12 +75,14 @@ static void check_alloc_args(size_t size, unsigned tag, unsigned scan) {
     hrc_fatal("alloc of %zu bytes cannot hold a header and %u scanned fields", size, scan);
 }
 
-/* Allocate and initialise an object; the one place fresh objects come from. */
-static hrc_obj_t *alloc_object(size_t size, unsigned tag, unsigned scan, bool scanned) {
+/* Allocate and initialise an object; the one place fresh objects come from. `atomic` asks for
+ * pointer-free memory (payloads; in gc mode also constructors without scanned fields). */
+static hrc_obj_t *alloc_object(size_t size, unsigned tag, unsigned scan, bool atomic) {
   hrc_thread_ensure();
-  hrc_obj_t *o = hrc_block_alloc(size, scanned);
+  hrc_obj_t *o = hrc_block_alloc(size, atomic);
   if (HRC_UNLIKELY(o == NULL)) hrc_out_of_memory(size);
   hrc_header_init(o, size, tag, scan);
+  if (HRC_TRACING && atomic) o->flags |= HRC_FLAG_ATOMIC;
   return o;
 }
 
@@ -88,9 +90,16 @@ static hrc_obj_t *alloc_object(size_t size, unsigned tag, unsigned scan, bool sc
  * check the arguments, then take a block from the cache or the heap. */
 hrc_obj_t *hrc_alloc_cold(size_t size, unsigned tag, unsigned scan) {
   check_alloc_args(size, tag, scan);
-  hrc_obj_t *o = alloc_object(size, tag, scan, scan != 0);
+  hrc_obj_t *o = alloc_object(size, tag, scan, !HRC_COUNTING && scan == 0);
   hrc_stats_on_alloc(o);
   return o;
+}
+
+/* hybrid: a token from pointer-free memory cannot hold a new object; its block is left to the
+ * collector and the object is allocated afresh. */
+hrc_obj_t *hrc_alloc_refused_cold(hrc_reuse_t tok, size_t size, unsigned tag, unsigned scan) {
+  hrc_stats_on_free(tok);
+  return hrc_alloc_cold(size, tag, scan);
 }
 
 /* size + extra, or a fatal line when it overflows. */
@@ -102,7 +111,7 @@ static size_t add_size(size_t size, size_t extra, const char *what) {
 
 hrc_bytes_t *hrc_bytes_alloc(size_t len) {
   size_t size = add_size(sizeof(hrc_bytes_t) + 1, len, "byte string");
-  hrc_bytes_t *b = (hrc_bytes_t *)alloc_object(size, HRC_TAG_BYTES, 0, false);
+  hrc_bytes_t *b = (hrc_bytes_t *)alloc_object(size, HRC_TAG_BYTES, 0, true);
   b->len = len;
   b->data[len] = '\0';
   hrc_stats_on_alloc(&b->header);
@@ -121,7 +130,7 @@ hrc_scalars_t *hrc_scalars_alloc(size_t count, size_t elem_size) {
   /* A multiple of 16 bytes lands in a 16-byte aligned block, so data is 16-byte aligned. */
   size_t size =
       (add_size(sizeof(hrc_scalars_t), count * elem_size, "scalar array") + 15) & ~(size_t)15;
-  hrc_scalars_t *s = (hrc_scalars_t *)alloc_object(size, HRC_TAG_SCALARS, 0, false);
+  hrc_scalars_t *s = (hrc_scalars_t *)alloc_object(size, HRC_TAG_SCALARS, 0, true);
   s->count = count;
   s->elem_size = elem_size;
   memset(s->data, 0, count * elem_size);
@@ -133,7 +142,7 @@ hrc_array_t *hrc_array_alloc(size_t len) {
   if (HRC_UNLIKELY(len > HRC_ARRAY_MAX))
     hrc_fatal("array of %zu items (at most %zu)", len, HRC_ARRAY_MAX);
   size_t size = add_size(sizeof(hrc_array_t), len * sizeof(void *), "array");
-  hrc_array_t *a = (hrc_array_t *)alloc_object(size, HRC_TAG_ARRAY, HRC_SCAN_ARRAY, true);
+  hrc_array_t *a = (hrc_array_t *)alloc_object(size, HRC_TAG_ARRAY, HRC_SCAN_ARRAY, false);
   a->len = len;
   for (size_t i = 0; i < len; i++) a->items[i] = hrc_box_int(0);
   hrc_stats_on_alloc(&a->header);

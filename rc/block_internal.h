@@ -22,12 +22,15 @@ HRC_HIDDEN size_t hrc_debug_requested(const hrc_obj_t *o);
 #endif
 
 /* A block for an object of size bytes, or NULL: from this thread's cache when it has one of
- * that size (release builds), else from the heap. */
-static inline hrc_obj_t *hrc_block_alloc(size_t size, bool scanned) {
-#if !HRC_DEBUG
+ * that size (release builds that count), else from the heap; `atomic` asks for pointer-free
+ * memory, which the tracing modes never cache. */
+static inline hrc_obj_t *hrc_block_alloc(size_t size, bool atomic) {
+#if !HRC_DEBUG && HRC_COUNTING
   size_t words = (size + 7) / 8;
-  if (HRC_LIKELY(hrc_cache_fits(words))) return hrc_cache_pop(words);
+  bool cacheable = !atomic || !HRC_TRACING;
+  if (HRC_LIKELY(cacheable && hrc_cache_fits(words))) return hrc_cache_pop(words);
 #endif
+  bool scanned = !atomic;
   if (HRC_UNLIKELY(size > SIZE_MAX - BLOCK_PREFIX)) return NULL;
   char *p = hrc_heap_alloc(size + BLOCK_PREFIX, scanned);
   if (HRC_UNLIKELY(p == NULL)) return NULL;
@@ -43,9 +46,22 @@ static inline hrc_obj_t *hrc_block_alloc(size_t size, bool scanned) {
 static inline void hrc_block_release(hrc_obj_t *o) {
 #if HRC_DEBUG
   hrc_debug_release(o);
-#else
+#elif defined(HRC_MODE_RC)
   size_t words = o->words;
   if (HRC_LIKELY(hrc_cache_fits(words)) && hrc_cache_push(o, words)) return;
+  hrc_heap_free(o);
+#else
+  /* hybrid: small blocks to the cache with their contents cleared (so the cache pins no
+   * garbage), or forgotten when the cache is full; pointer-free blocks are forgotten; large
+   * blocks go back to bdwgc at once. A forgotten block is reclaimed by the next collection. */
+  size_t words = o->words;
+  if (o->flags & HRC_FLAG_ATOMIC) return;
+  if (HRC_LIKELY(hrc_cache_fits(words))) {
+    void **b = (void **)o;
+    for (size_t i = 2; i < words; i++) b[i] = NULL;
+    hrc_cache_push(o, words);
+    return;
+  }
   hrc_heap_free(o);
 #endif
 }

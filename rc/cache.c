@@ -20,13 +20,8 @@ void hrc_cache_thread_enter(void) {
 void *hrc_cache_refill(size_t words) {
   void **list = hrc_tls_cache->freed[words];
   hrc_tls_cache->freed[words] = NULL;
-  for (unsigned i = 0; list == NULL && i < HRC_CACHE_BATCH; i++) {
-    void **b = hrc_heap_alloc(words * 8, true);
-    if (b == NULL) break;
-    b[0] = hrc_tls_cache->ready[words];
-    hrc_tls_cache->ready[words] = b;
-  }
-  if (list != NULL) hrc_tls_cache->ready[words] = list;
+  if (list == NULL) list = hrc_heap_alloc_many(words * 8, HRC_CACHE_BATCH);
+  hrc_tls_cache->ready[words] = list;
   void **b = hrc_tls_cache->ready[words];
   if (b != NULL) hrc_tls_cache->ready[words] = b[0];
   return b;
@@ -42,8 +37,12 @@ size_t hrc_cache_bytes(void) {
   return bytes;
 }
 
-/* Free every block on a list. */
+/* Free every block on a list (in the tracing modes the collector takes them back). */
 static void release_list(void *list) {
+#if !defined(HRC_MODE_RC)
+  (void)list;
+  return;
+#endif
   while (list != NULL) {
     void *next = *(void **)list;
     hrc_heap_free(list);

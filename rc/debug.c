@@ -86,7 +86,8 @@ static void quarantine_push(hrc_obj_t *o) {
   quarantine_t *q = &quarantine;
   if (!q->ready) {
     q->cap = quarantine_capacity();
-    q->ring = q->cap ? calloc(q->cap, sizeof *q->ring) : NULL;
+    /* Root memory: in the tracing modes the collector must not reclaim quarantined blocks. */
+    q->ring = q->cap ? hrc_heap_alloc_root(q->cap * sizeof *q->ring) : NULL;
     if (q->ring == NULL) q->cap = 0;
     q->ready = true;
   }
@@ -107,7 +108,7 @@ static void quarantine_push(hrc_obj_t *o) {
 void hrc_debug_thread_exit(void) {
   quarantine_t *q = &quarantine;
   for (size_t i = 0; i < q->len; i++) evict(q->ring[(q->head + i) % q->cap]);
-  free(q->ring);
+  if (q->ring != NULL) hrc_heap_free_root(q->ring);
   *q = (quarantine_t){0};
 }
 

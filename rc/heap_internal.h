@@ -1,10 +1,9 @@
 /* heap_internal.h: the allocator seam. The only place in rc/ that names an allocator.
  *
- * The rc mode takes blocks from mimalloc. The gc and hybrid modes (the backstop issue) supply
- * their own hrc_heap_* from backstop/ under HRC_MODE_GC / HRC_MODE_HYBRID, with the same
- * contract: alloc returns NULL when memory is exhausted, `scanned` says whether the block may
- * hold references (pointer-free payloads can come from atomic memory), free takes any block
- * alloc returned, from any thread.
+ * The rc mode takes blocks from mimalloc; gc and hybrid from bdwgc. Same contract: alloc
+ * returns NULL when memory is exhausted, `scanned` says whether the block may hold references
+ * (pointer-free payloads come from atomic memory in the tracing modes), free takes any block
+ * alloc returned, from any thread; root records are scanned by the collector.
  */
 #ifndef HRC_HEAP_INTERNAL_H
 #define HRC_HEAP_INTERNAL_H
@@ -33,6 +32,44 @@ static inline void *hrc_heap_alloc_root(size_t size) { return mi_zalloc(size); }
 
 /* Release a record from hrc_heap_alloc_root. */
 static inline void hrc_heap_free_root(void *p) { mi_free(p); }
+
+/* A batch of blocks of `size` bytes linked through their first word, or NULL. */
+static inline void *hrc_heap_alloc_many(size_t size, unsigned count) {
+  void *list = NULL;
+  for (unsigned i = 0; i < count; i++) {
+    void **b = mi_malloc(size);
+    if (b == NULL) break;
+    b[0] = list;
+    list = b;
+  }
+  return list;
+}
+
+#else /* gc and hybrid: the bdwgc heap */
+#define GC_THREADS 1
+#include <gc/gc.h>
+
+/* A block from bdwgc: scanned memory, or pointer-free ("atomic") memory for payloads. */
+static inline void *hrc_heap_alloc(size_t size, bool scanned) {
+  return scanned ? GC_malloc(size) : GC_malloc_atomic(size);
+}
+
+/* Return a block to bdwgc now: only for large blocks and quarantine evictions (GC_free takes
+ * the global lock; small blocks go to the per-thread caches or are left to the collector). */
+static inline void hrc_heap_free(void *p) { GC_free(p); }
+
+static inline size_t hrc_heap_usable(const void *p) { return GC_size(p); }
+
+/* Uncollectable, scanned memory: the collector sees every reference a record holds. */
+static inline void *hrc_heap_alloc_root(size_t size) { return GC_malloc_uncollectable(size); }
+
+static inline void hrc_heap_free_root(void *p) { GC_free(p); }
+
+/* A batch of cleared blocks linked through their first word (GC_malloc_many), or NULL. */
+static inline void *hrc_heap_alloc_many(size_t size, unsigned count) {
+  (void)count; /* bdwgc picks the batch: about a heap block's worth */
+  return GC_malloc_many(size);
+}
 #endif
 
 #endif

@@ -81,7 +81,7 @@ static void share_one(hrc_obj_t *o, uint32_t rc) {
 
 /* Mark everything reachable from v as thread-shared, before v is handed to another thread. */
 void hrc_share(hrc_obj_t *v) {
-  if (v == NULL || hrc_is_scalar(v)) return;
+  if (!HRC_COUNTING || v == NULL || hrc_is_scalar(v)) return;
   share_stack_t s = {.len = 0, .cap = 64};
   s.items = s.inline_items;
   share_push(&s, v);

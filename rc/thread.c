@@ -5,12 +5,16 @@
  * folds its counters into the totals and returns its cached blocks (checked builds: its
  * quarantined blocks) to the heap.
  * The first registration in the process also reads the environment (HRC_STATS).
- * The backstop issue adds the scanned per-thread record (reuse caches, defer chain head) here.
+ * In the tracing modes the first registration also starts bdwgc, and a thread bdwgc does not
+ * know yet is registered with it (backstop/backstop.c).
  */
 #include <pthread.h>
 
 #include "cache_internal.h"
 #include "rc_internal.h"
+#if HRC_TRACING
+#include "backstop_internal.h"
+#endif
 
 HRC_TLS bool hrc_thread_registered;
 static pthread_key_t exit_key;
@@ -25,18 +29,27 @@ static void thread_exit(void *unused) {
 #else
   hrc_cache_thread_exit();
 #endif
+#if HRC_TRACING
+  hrc_backstop_thread_exit();
+#endif
   hrc_thread_registered = false;
 }
 
 /* Once per process: the exit key and the environment. */
 static void process_init(void) {
   if (pthread_key_create(&exit_key, thread_exit) != 0) hrc_fatal("cannot create a thread key");
+#if HRC_TRACING
+  hrc_backstop_init();
+#endif
   hrc_stats_process_init();
 }
 
 /* First use in this thread: join the registry and arm the exit hook. */
 void hrc_thread_register(void) {
   pthread_once(&process_once, process_init);
+#if HRC_TRACING
+  hrc_backstop_thread_enter();
+#endif
   hrc_thread_registered = true;
 #if !HRC_DEBUG
   hrc_cache_thread_enter();
@@ -44,3 +57,25 @@ void hrc_thread_register(void) {
   hrc_stats_thread_enter();
   pthread_setspecific(exit_key, (void *)&hrc_thread_registered);
 }
+
+void hrc_thread_attach(void) { hrc_thread_ensure(); }
+
+/* Release this thread's runtime state now (a foreign thread about to stop using hrc). */
+void hrc_thread_detach(void) {
+  if (!hrc_thread_registered) return;
+  pthread_setspecific(exit_key, NULL);
+  thread_exit(NULL);
+}
+
+#if !HRC_TRACING
+/* Nothing to collect without a tracer. */
+void hrc_collect(void) {}
+
+int hrc_thread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *),
+                      void *arg) {
+  hrc_thread_attach();
+  return pthread_create(thread, attr, start, arg);
+}
+
+int hrc_thread_join(pthread_t thread, void **result) { return pthread_join(thread, result); }
+#endif

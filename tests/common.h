@@ -100,8 +100,8 @@ static inline void run_on_small_stack(void *(*fn)(void *), void *arg, size_t sta
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, stack_bytes);
   pthread_t t;
-  cr_assert(eq(int, pthread_create(&t, &attr, fn, arg), 0));
-  pthread_join(t, NULL);
+  cr_assert(eq(int, hrc_thread_create(&t, &attr, fn, arg), 0));
+  hrc_thread_join(t, NULL);
   pthread_attr_destroy(&attr);
 }
 

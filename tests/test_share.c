@@ -134,9 +134,9 @@ Test(share, counters_of_ended_threads_stay_in_the_totals) {
   hrc_stats_report_t before, after;
   hrc_stats_get(&before);
   pthread_t t;
-  pthread_create(&t, NULL, alloc_and_keep, NULL);
+  hrc_thread_create(&t, NULL, alloc_and_keep, NULL);
   void *xs;
-  pthread_join(t, &xs);
+  hrc_thread_join(t, &xs);
   hrc_stats_get(&after);
   cr_assert(eq(i64, after.allocs - before.allocs, 1000));
   cr_assert(eq(i64, live_delta(), 1000));

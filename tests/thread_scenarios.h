@@ -64,8 +64,8 @@ static inline const char *ts_threads_drop_shared_list(int nthreads, int trials) 
       w[i] = (ts_worker_t){i == 0 ? xs : hrc_dup(xs), 50, 0};
     }
     for (int i = 0; i < nthreads; i++)
-      if (pthread_create(&t[i], NULL, ts_walker, &w[i]) != 0) return "pthread_create failed";
-    for (int i = 0; i < nthreads; i++) pthread_join(t[i], NULL);
+      if (hrc_thread_create(&t[i], NULL, ts_walker, &w[i]) != 0) return "pthread_create failed";
+    for (int i = 0; i < nthreads; i++) hrc_thread_join(t[i], NULL);
     for (int i = 0; i < nthreads; i++)
       if (w[i].sum != 50L * 999 * 1000 / 2) return "a thread read a wrong value";
     if (hrc_live_objects() != live_before) return "cells leaked or freed twice";
@@ -84,8 +84,8 @@ static inline const char *ts_unique_graph_moves_to_another_thread(void) {
   int64_t live_before = hrc_live_objects();
   hrc_obj_t *xs = ts_range(10000);
   pthread_t t;
-  if (pthread_create(&t, NULL, ts_drop_it, xs) != 0) return "pthread_create failed";
-  pthread_join(t, NULL);
+  if (hrc_thread_create(&t, NULL, ts_drop_it, xs) != 0) return "pthread_create failed";
+  hrc_thread_join(t, NULL);
   return hrc_live_objects() == live_before ? NULL : "the other thread did not free the list";
 }
 
@@ -111,8 +111,8 @@ static inline const char *ts_private_work_beside_shared_data(void) {
   ts_worker_t w[2] = {{hrc_dup(shared), 500, 0}, {shared, 500, 0}};
   pthread_t t[2];
   for (int i = 0; i < 2; i++)
-    if (pthread_create(&t[i], NULL, ts_builder, &w[i]) != 0) return "pthread_create failed";
-  for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+    if (hrc_thread_create(&t[i], NULL, ts_builder, &w[i]) != 0) return "pthread_create failed";
+  for (int i = 0; i < 2; i++) hrc_thread_join(t[i], NULL);
   if (w[0].sum != 0 || w[1].sum != 0) return "a thread read a wrong value";
   return hrc_live_objects() == live_before ? NULL : "objects leaked";
 }

@@ -1,0 +1,226 @@
+/* test_backstop.c: the bdwgc backstop (gc and hybrid modes).
+ *
+ * Cycles of every shape are reclaimed by a forced collection (checked with bdwgc's
+ * disappearing links, which it clears when it reclaims the object, and by a bounded heap);
+ * in hybrid, unique garbage goes back to the caches before any collection and reuse still
+ * happens in place; blocks held only by runtime state (the caches) survive collections; and
+ * 10,000 threads come and go without aborting or growing the heap. Built against the release
+ * and the checked library of each tracing mode.
+ */
+#include <gc/gc.h>
+
+#include "common.h"
+
+TestSuite(backstop, .init = remember_live);
+
+/* A weak reference to an object: cleared by bdwgc when it reclaims the object. */
+typedef struct weak_s {
+  void *hidden;
+} weak_t;
+
+/* Watch o (allocated by bdwgc) through w. */
+static void watch(weak_t *w, hrc_obj_t *o) {
+  w->hidden = (void *)GC_HIDE_POINTER(o);
+  void *base = GC_base(o);
+  cr_assert(base != NULL, "objects come from the bdwgc heap");
+  cr_assert(eq(int, GC_general_register_disappearing_link(&w->hidden, base), 0));
+}
+
+static bool reclaimed(weak_t *w) { return w->hidden == NULL; }
+
+/* Overwrite a stretch of stack so no stale copy of a pointer keeps an object alive. */
+static __attribute__((noinline)) void scrub_stack(void) {
+  volatile char junk[16384];
+  for (size_t i = 0; i < sizeof junk; i++) junk[i] = 0;
+}
+
+/* Collect until the watched object is gone (conservative scanning may need a second try). */
+static bool collected(weak_t *w) {
+  for (int i = 0; i < 4 && !reclaimed(w); i++) {
+    scrub_stack();
+    hrc_collect();
+  }
+  return reclaimed(w);
+}
+
+/* The shapes; each builds garbage the counts cannot free and watches one of its objects. */
+static __attribute__((noinline)) void two_cycle(weak_t *w) {
+  hrc_obj_t *a = mk_cons(hrc_box_int(1), hrc_box_int(0));
+  hrc_obj_t *b = mk_cons(hrc_box_int(2), hrc_dup(a));
+  as_cons(a)->tail = hrc_dup(b);
+  watch(w, a);
+  hrc_drop(a);
+  hrc_drop(b);
+}
+
+static __attribute__((noinline)) void long_ring(weak_t *w) {
+  hrc_obj_t *first = mk_cons(hrc_box_int(0), hrc_box_int(0));
+  hrc_obj_t *xs = hrc_dup(first);
+  for (int i = 1; i < 1000; i++) xs = mk_cons(hrc_box_int(i), xs);
+  as_cons(first)->tail = xs; /* close the ring */
+  watch(w, first);
+  hrc_drop(first);
+}
+
+static __attribute__((noinline)) void doubly_linked(weak_t *w) {
+  /* node: left = prev, mid = payload, right = next */
+  hrc_obj_t *head = mk_node(hrc_box_int(0), hrc_box_int(0), hrc_box_int(0));
+  hrc_obj_t *cur = head;
+  for (int i = 1; i < 100; i++) {
+    hrc_obj_t *n = mk_node(hrc_dup(cur), hrc_box_int(i), hrc_box_int(0));
+    as_node(cur)->right = hrc_dup(n);
+    if (cur != head) hrc_drop(cur);
+    cur = n;
+  }
+  watch(w, cur);
+  hrc_drop(cur);
+  hrc_drop(head);
+}
+
+static hrc_obj_t *self_code(hrc_closure_t *self, hrc_obj_t *x) {
+  hrc_obj_drop(&self->header);
+  return x;
+}
+
+static __attribute__((noinline)) void closure_on_itself(weak_t *w) {
+  hrc_closure_t *f = hrc_closure_alloc((hrc_code_t)self_code, 1, 0);
+  f->env[0] = hrc_dup(&f->header); /* its environment points back to itself */
+  watch(w, &f->header);
+  hrc_obj_drop(&f->header);
+}
+
+/* A cycle that holds a shared acyclic tree; the program's own reference to the tree goes
+ * too. Counting leaves the tree with one reference (the cycle's), so only the tracer can free
+ * it; it watches both. */
+static __attribute__((noinline)) void cycle_off_shared_tree(weak_t *w_cycle, weak_t *w_tree) {
+  hrc_obj_t *tree = mk_node(mk_cons(hrc_box_int(1), hrc_box_int(2)), hrc_box_int(3), hrc_box_int(4));
+  hrc_share(tree);
+  hrc_obj_t *a = mk_cons(hrc_dup(tree), hrc_box_int(0));
+  hrc_obj_t *b = mk_cons(hrc_box_int(0), hrc_dup(a));
+  as_cons(a)->tail = b; /* a <-> b, and a holds the shared tree */
+  watch(w_cycle, a);
+  watch(w_tree, tree);
+  hrc_drop(a);
+  if (HRC_COUNTING) cr_assert(eq(u64, hrc_refcount(tree), 2));
+  hrc_drop(tree);
+  if (HRC_COUNTING) cr_assert(eq(u64, hrc_refcount(tree), 1), "the cycle's reference keeps it");
+}
+
+Test(backstop, every_cycle_shape_is_reclaimed_by_a_collection) {
+  weak_t w[6] = {{0}};
+  two_cycle(&w[0]);
+  long_ring(&w[1]);
+  doubly_linked(&w[2]);
+  closure_on_itself(&w[3]);
+  cycle_off_shared_tree(&w[4], &w[5]);
+  const char *names[] = {"2-cycle", "ring of 1000", "doubly linked list", "closure on itself",
+                         "cycle off a shared tree", "the tree the cycle held"};
+  for (int i = 0; i < 6; i++) cr_assert(collected(&w[i]), "%s reclaimed", names[i]);
+}
+
+static __attribute__((noinline)) void make_rings(int n) {
+  for (int i = 0; i < n; i++) {
+    weak_t w;
+    two_cycle(&w);
+    GC_unregister_disappearing_link(&w.hidden);
+  }
+}
+
+Test(backstop, heap_stays_bounded_while_cycles_are_dropped_in_a_loop, .timeout = 120) {
+  make_rings(100000);
+  hrc_collect();
+  size_t after_first = GC_get_heap_size();
+  for (int round = 0; round < 10; round++) make_rings(100000);
+  hrc_collect();
+  size_t after_many = GC_get_heap_size();
+  cr_assert(le(sz, after_many, after_first * 2 + (4u << 20)),
+            "heap %zu after 1M rings, %zu after 100k", after_many, after_first);
+}
+
+Test(backstop, unique_garbage_returns_to_the_caches_before_any_collection) {
+#if HRC_COUNTING && !HRC_DEBUG
+  hrc_stats_report_t before, after;
+  hrc_stats_get(&before);
+  size_t cached = hrc_cache_bytes();
+  hrc_obj_t *xs = hrc_box_int(0);
+  for (int i = 0; i < 1000; i++) xs = mk_cons(hrc_box_int(i), xs);
+  hrc_drop(xs);
+  hrc_stats_get(&after);
+  cr_assert(eq(i64, after.frees - before.frees, 1000));
+  cr_assert(ge(sz, hrc_cache_bytes(), cached + 1000 * sizeof(cons_t) / 2));
+  hrc_obj_t *c = mk_cons(hrc_box_int(1), hrc_box_int(2));
+  hrc_obj_t *d = hrc_alloc_at(hrc_drop_reuse(c), sizeof(cons_t), CONS_TAG, 2);
+  cr_assert(eq(ptr, d, c), "reuse in place in hybrid as in rc");
+  as_cons(d)->head = as_cons(d)->tail = hrc_box_int(0);
+  hrc_drop(d);
+  cr_assert(eq(i64, live_delta(), 0));
+#else
+  cr_skip_test("counts free eagerly only in a release hybrid build");
+#endif
+}
+
+Test(backstop, blocks_held_only_by_the_caches_survive_collections) {
+#if HRC_COUNTING && !HRC_DEBUG
+  enum { N = 512 };
+  static uintptr_t cached[N];
+  hrc_obj_t *objs[N];
+  for (int i = 0; i < N; i++) objs[i] = mk_cons(hrc_box_int(i), hrc_box_int(0));
+  for (int i = 0; i < N; i++) {
+    cached[i] = (uintptr_t)objs[i] ^ 0x5555; /* hidden from the conservative scan */
+    hrc_drop(objs[i]);
+    objs[i] = NULL;
+  }
+  for (int i = 0; i < 3; i++) hrc_collect();
+  /* Had the collector taken the cached blocks, bdwgc would hand them out again. */
+  for (int i = 0; i < 4 * N; i++) {
+    void *p = GC_malloc(sizeof(cons_t));
+    for (int j = 0; j < N; j++)
+      cr_assert(ne(ptr, p, (void *)(cached[j] ^ 0x5555)), "a cached block was collected");
+  }
+#else
+  cr_skip_test("caches exist in release builds that count");
+#endif
+}
+
+static void *churn(void *arg) {
+  (void)arg;
+  hrc_obj_t *xs = hrc_box_int(0);
+  for (int i = 0; i < 50; i++) xs = mk_cons(hrc_box_int(i), xs);
+  hrc_obj_t *keep = hrc_dup(xs);
+  hrc_drop(xs); /* fills this thread's cache */
+  hrc_drop(keep);
+  return NULL;
+}
+
+/* Bytes of the bdwgc heap in use after a full collection. */
+static size_t heap_in_use(void) {
+  hrc_collect();
+  return GC_get_heap_size() - GC_get_free_bytes();
+}
+
+Test(backstop, ten_thousand_threads_come_and_go, .timeout = 300) {
+  size_t used0 = 0;
+  for (int batch = 0; batch < 2500; batch++) {
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) cr_assert(eq(int, hrc_thread_create(&t[i], NULL, churn, NULL), 0));
+    for (int i = 0; i < 4; i++) hrc_thread_join(t[i], NULL);
+    if (batch == 250) used0 = heap_in_use();
+  }
+  cr_assert(le(sz, heap_in_use(), used0 + (1u << 20)), "per-thread records are released");
+  if (HRC_COUNTING) cr_assert(eq(i64, live_delta(), 0));
+}
+
+Test(backstop, pure_tracing_counts_nothing_and_never_reuses) {
+#if HRC_COUNTING
+  cr_skip_test("gc mode only");
+#else
+  hrc_obj_t *c = mk_cons(hrc_box_int(1), hrc_box_int(2));
+  cr_assert(not(hrc_is_unique(c)));
+  cr_assert(eq(ptr, hrc_drop_reuse(c), NULL));
+  hrc_dup(c);
+  hrc_drop(c);
+  hrc_drop(c);
+  cr_assert(eq(i64, hrc_unbox_int(as_cons(c)->head), 1), "drop frees nothing in gc mode");
+  cr_assert(strncmp(hrc_variant(), "gc", 2) == 0);
+#endif
+}
