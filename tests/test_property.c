@@ -9,6 +9,8 @@
  * program (garbage-free). In the checked build, an operation that touched a freed block would
  * stop the test with the checker's line. Seeds are fixed, so a failure names its program.
  */
+#include <stdarg.h>
+
 #include "common.h"
 
 #define MAX_OBJS   4096
@@ -16,6 +18,7 @@
 #define MAX_FIELDS 4
 #define PROGRAMS   3000
 #define OPS        200
+#define COLLECT_EVERY 300 /* operations between forced collections in gc and hybrid */
 
 typedef struct obj_s {
   hrc_obj_t header;
@@ -32,28 +35,51 @@ typedef struct model_s {
   bool alive;
 } model_t;
 
-static model_t objs[MAX_OBJS];
-static int nobjs;
-static int roots[MAX_ROOTS];
-static int nroots;
-static int token_of = -1; /* model id whose block is the pending token, -1 if none */
-static hrc_reuse_t token;
-static int64_t live0;
-static uint64_t rng;
+/* One thread's programs: the model and the real objects it tracks. The worlds are static so
+ * that bdwgc scans the `real` pointers (it does not scan thread-local storage). */
+typedef struct world_s {
+  model_t objs[MAX_OBJS];
+  int nobjs;
+  int roots[MAX_ROOTS];
+  int nroots;
+  int token_of; /* model id whose block is the pending token, -1 if none */
+  hrc_reuse_t token;
+  int64_t live0;
+  uint64_t rng;
+  bool alone; /* the only thread running programs: the global live count is the model's */
+  bool bad;   /* a check failed; why says which, seed says in which program */
+  char why[160];
+  uint64_t seed;
+} world_t;
+
+static world_t worlds[2];
+static __thread world_t *W;
+
+/* Record the first failed check of this thread's world (asserts stay on the main thread). */
+static bool expect(bool ok, const char *fmt, ...) {
+  if (!ok && !W->bad) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(W->why, sizeof W->why, fmt, ap);
+    va_end(ap);
+    W->bad = true;
+  }
+  return ok;
+}
 
 static uint64_t next_rand(void) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return rng;
+  W->rng ^= W->rng << 13;
+  W->rng ^= W->rng >> 7;
+  W->rng ^= W->rng << 17;
+  return W->rng;
 }
 
 static int pick(int n) { return (int)(next_rand() % (uint64_t)n); }
 
 /* The model's effect of one reference to id going away. */
 static void model_release(int id) {
-  model_t *m = &objs[id];
-  cr_assert(m->alive && m->count > 0, "model: release of dead object %d", id);
+  model_t *m = &W->objs[id];
+  if (!expect(m->alive && m->count > 0, "model: release of dead object %d", id)) return;
   if (--m->count > 0) return;
   m->alive = false;
   for (int i = 0; i < m->nfields; i++)
@@ -62,35 +88,35 @@ static void model_release(int id) {
 
 /* Remove root i from the root set, returning its model id. */
 static int take_root(int i) {
-  int id = roots[i];
-  roots[i] = roots[--nroots];
+  int id = W->roots[i];
+  W->roots[i] = W->roots[--W->nroots];
   return id;
 }
 
-static void push_root(int id) { roots[nroots++] = id; }
+static void push_root(int id) { W->roots[W->nroots++] = id; }
 
-/* Allocate a new object whose fields take fresh references to random roots. */
+/* Allocate a new object whose fields take fresh references to random W->roots. */
 static void op_alloc(void) {
-  if (nobjs == MAX_OBJS || nroots == MAX_ROOTS) return;
-  int id = nobjs++;
-  model_t *m = &objs[id];
+  if (W->nobjs == MAX_OBJS || W->nroots == MAX_ROOTS) return;
+  int id = W->nobjs++;
+  model_t *m = &W->objs[id];
   *m = (model_t){.count = 1, .alive = true, .nfields = pick(MAX_FIELDS + 1)};
   hrc_reuse_t tok = HRC_NO_REUSE;
-  if (token_of >= 0 && pick(2) == 0) {
-    tok = token;
-    token_of = -1;
-    token = HRC_NO_REUSE;
+  if (W->token_of >= 0 && pick(2) == 0) {
+    tok = W->token;
+    W->token_of = -1;
+    W->token = HRC_NO_REUSE;
   }
   obj_t *o = (obj_t *)hrc_alloc_at(tok, sizeof(obj_t), (unsigned)(id % 200), (unsigned)m->nfields);
-  if (tok != HRC_NO_REUSE) cr_assert(eq(ptr, (void *)o, (void *)tok));
+  if (tok != HRC_NO_REUSE) expect(o == (obj_t *)tok, "allocation into a token reuses it");
   for (int i = 0; i < MAX_FIELDS; i++) {
     m->field[i] = -1;
     o->f[i] = hrc_box_int(i);
-    if (i < m->nfields && nroots > 0 && pick(4) != 0) {
-      int child = roots[pick(nroots)];
+    if (i < m->nfields && W->nroots > 0 && pick(4) != 0) {
+      int child = W->roots[pick(W->nroots)];
       m->field[i] = child;
-      objs[child].count++;
-      o->f[i] = hrc_dup(&objs[child].real->header);
+      W->objs[child].count++;
+      o->f[i] = hrc_dup(&W->objs[child].real->header);
     }
   }
   o->id = id;
@@ -99,84 +125,84 @@ static void op_alloc(void) {
 }
 
 static void op_dup(void) {
-  if (nroots == 0 || nroots == MAX_ROOTS) return;
-  int id = roots[pick(nroots)];
-  hrc_dup(&objs[id].real->header);
-  objs[id].count++;
+  if (W->nroots == 0 || W->nroots == MAX_ROOTS) return;
+  int id = W->roots[pick(W->nroots)];
+  hrc_dup(&W->objs[id].real->header);
+  W->objs[id].count++;
   push_root(id);
 }
 
 static void op_drop(void) {
-  if (nroots == 0) return;
-  int id = take_root(pick(nroots));
-  hrc_drop(&objs[id].real->header);
+  if (W->nroots == 0) return;
+  int id = take_root(pick(W->nroots));
+  hrc_drop(&W->objs[id].real->header);
   model_release(id);
 }
 
-/* drop_reuse: a token exactly when the model says the reference was the only one. */
+/* drop_reuse: a W->token exactly when the model says the reference was the only one. */
 static void op_drop_reuse(void) {
-  if (nroots == 0) return;
-  int id = take_root(pick(nroots));
-  bool unique = objs[id].count == 1 && !objs[id].shared;
-  if (token_of >= 0) {
-    hrc_reuse_free(token);
-    token_of = -1;
+  if (W->nroots == 0) return;
+  int id = take_root(pick(W->nroots));
+  bool unique = W->objs[id].count == 1 && !W->objs[id].shared;
+  if (W->token_of >= 0) {
+    hrc_reuse_free(W->token);
+    W->token_of = -1;
   }
-  hrc_reuse_t tok = hrc_drop_reuse(&objs[id].real->header);
+  hrc_reuse_t tok = hrc_drop_reuse(&W->objs[id].real->header);
   model_release(id);
   if (unique) {
-    cr_assert(eq(ptr, (void *)tok, (void *)objs[id].real));
-    token = tok;
-    token_of = id;
+    expect(tok == &W->objs[id].real->header, "drop_reuse of object %d gives its block", id);
+    W->token = tok;
+    W->token_of = id;
   } else {
-    cr_assert(eq(ptr, (void *)tok, NULL));
+    expect(tok == NULL, "drop_reuse of shared object %d gives no token", id);
   }
 }
 
 /* Mark the model graph from id shared (the real call must do the same). */
 static void model_share(int id) {
-  if (objs[id].shared) return;
-  objs[id].shared = true;
-  for (int i = 0; i < objs[id].nfields; i++)
-    if (objs[id].field[i] >= 0) model_share(objs[id].field[i]);
+  if (W->objs[id].shared) return;
+  W->objs[id].shared = true;
+  for (int i = 0; i < W->objs[id].nfields; i++)
+    if (W->objs[id].field[i] >= 0) model_share(W->objs[id].field[i]);
 }
 
 static void op_share(void) {
-  if (nroots == 0) return;
-  int id = roots[pick(nroots)];
-  hrc_share(&objs[id].real->header);
+  if (W->nroots == 0) return;
+  int id = W->roots[pick(W->nroots)];
+  hrc_share(&W->objs[id].real->header);
   model_share(id);
 }
 
 /* Pattern match keeping a field: a new root holding the field's object. */
 static void op_read_field(void) {
-  if (nroots == 0 || nroots == MAX_ROOTS) return;
-  int id = roots[pick(nroots)];
-  model_t *m = &objs[id];
+  if (W->nroots == 0 || W->nroots == MAX_ROOTS) return;
+  int id = W->roots[pick(W->nroots)];
+  model_t *m = &W->objs[id];
   for (int i = 0; i < m->nfields; i++) {
     if (m->field[i] >= 0) {
       hrc_dup(m->real->f[i]);
-      objs[m->field[i]].count++;
+      W->objs[m->field[i]].count++;
       push_root(m->field[i]);
       return;
     }
   }
 }
 
-/* Drop specialisation: unique -> fields move to new roots and the cell is freed;
- * otherwise fields are dup'ed into new roots and the cell is decremented. */
+/* Drop specialisation: unique -> fields move to new W->roots and the cell is freed;
+ * otherwise fields are dup'ed into new W->roots and the cell is decremented. */
 static void op_specialised_drop(void) {
-  if (nroots == 0 || nroots + MAX_FIELDS >= MAX_ROOTS) return;
-  int id = take_root(pick(nroots));
-  model_t *m = &objs[id];
+  if (W->nroots == 0 || W->nroots + MAX_FIELDS >= MAX_ROOTS) return;
+  int id = take_root(pick(W->nroots));
+  model_t *m = &W->objs[id];
   hrc_obj_t *cell = &m->real->header;
   bool unique = hrc_is_unique(cell);
-  cr_assert(eq(int, unique, m->count == 1 && !m->shared));
+  expect(unique == (m->count == 1 && !m->shared), "object %d's uniqueness", id);
   for (int i = 0; i < m->nfields; i++) {
     if (m->field[i] < 0) continue;
     push_root(m->field[i]);
     if (!unique) hrc_dup(m->real->f[i]);
-    objs[m->field[i]].count++; /* the new root's reference */
+    W->objs[m->field[i]].count++; /* the new root's reference */
   }
   if (unique) hrc_free_cell(cell);
   else hrc_decref(cell);
@@ -186,44 +212,74 @@ static void op_specialised_drop(void) {
 /* Every live model object matches its real object; the live count matches the model. */
 static void check_model(void) {
   int64_t alive = 0;
-  for (int id = 0; id < nobjs; id++) {
-    model_t *m = &objs[id];
+  for (int id = 0; id < W->nobjs; id++) {
+    model_t *m = &W->objs[id];
     if (!m->alive) continue;
     alive++;
     hrc_obj_t *o = &m->real->header;
-    cr_assert(eq(i64, m->real->id, id), "object %d's identity word", id);
-    cr_assert(eq(u64, hrc_refcount(o), (uint64_t)m->count), "object %d's count", id);
-    cr_assert(eq(int, hrc_is_shared(o), m->shared), "object %d's sharing", id);
+    expect(m->real->id == id, "object %d's identity word", id);
+    expect(hrc_refcount(o) == (uint64_t)m->count, "object %d's count", id);
+    expect(hrc_is_shared(o) == m->shared, "object %d's sharing", id);
   }
-  if (token_of >= 0) alive++; /* a pending token's block is still accounted */
-  cr_assert(eq(i64, hrc_live_objects() - live0, alive));
+  if (W->token_of >= 0) alive++; /* a pending W->token's block is still accounted */
+  if (W->alone) expect(hrc_live_objects() - W->live0 == alive, "live objects match the model");
 }
+
+static __thread unsigned collect_clock;
 
 typedef void (*op_fn)(void);
 static const op_fn ops[] = {op_alloc, op_alloc,      op_alloc, op_dup,        op_drop,
                             op_drop,  op_drop_reuse, op_share, op_read_field, op_specialised_drop};
 
-/* One random program from seed; ends with every root dropped. */
+/* One random program from seed; ends with every root dropped. In the tracing modes a
+ * collection is forced every COLLECT_EVERY operations. */
 static void run_program(uint64_t seed) {
-  rng = seed * 0x9E3779B97F4A7C15u + 1;
-  nobjs = nroots = 0;
-  token_of = -1;
-  token = HRC_NO_REUSE;
-  live0 = hrc_live_objects();
-  for (int step = 0; step < OPS; step++) {
+  W->rng = seed * 0x9E3779B97F4A7C15u + 1;
+  W->seed = seed;
+  W->nobjs = W->nroots = 0;
+  W->token_of = -1;
+  W->token = HRC_NO_REUSE;
+  W->live0 = hrc_live_objects();
+  for (int step = 0; step < OPS && !W->bad; step++) {
     ops[pick((int)(sizeof ops / sizeof ops[0]))]();
     check_model();
+    if (HRC_TRACING && ++collect_clock % COLLECT_EVERY == 0) hrc_collect();
   }
-  while (nroots > 0) {
+  while (W->nroots > 0 && !W->bad) {
     op_drop();
     check_model();
   }
-  if (token_of >= 0) hrc_reuse_free(token);
-  cr_assert(eq(i64, hrc_live_objects(), live0), "program %llu is garbage-free",
-            (unsigned long long)seed);
+  if (W->token_of >= 0) hrc_reuse_free(W->token);
+  if (W->alone) expect(hrc_live_objects() == W->live0, "the program is garbage-free");
+}
+
+/* Run `count` programs from `first` in world w. */
+static void run_programs(world_t *w, uint64_t first, uint64_t count, bool alone) {
+  W = w;
+  W->alone = alone;
+  W->bad = false;
+  for (uint64_t seed = first; seed < first + count && !W->bad; seed++) run_program(seed);
 }
 
 Test(property, random_programs_match_the_shadow_model, .timeout = 300) {
   cr_assert(hrc_live_objects() >= 0, "the test libraries are built with stats");
-  for (uint64_t seed = 1; seed <= PROGRAMS; seed++) run_program(seed);
+  run_programs(&worlds[0], 1, PROGRAMS, true);
+  cr_assert(not(worlds[0].bad), "program %llu: %s", (unsigned long long)worlds[0].seed,
+            worlds[0].why);
+}
+
+static void *second_world(void *arg) {
+  run_programs(&worlds[1], *(uint64_t *)arg, PROGRAMS / 2, false);
+  return NULL;
+}
+
+Test(property, two_threads_run_programs_at_once, .timeout = 300) {
+  uint64_t first = 100000;
+  pthread_t t;
+  cr_assert(eq(int, hrc_thread_create(&t, NULL, second_world, &first), 0));
+  run_programs(&worlds[0], 1, PROGRAMS / 2, false);
+  hrc_thread_join(t, NULL);
+  for (int i = 0; i < 2; i++)
+    cr_assert(not(worlds[i].bad), "thread %d, program %llu: %s", i,
+              (unsigned long long)worlds[i].seed, worlds[i].why);
 }
