@@ -18,11 +18,13 @@
 #include <time.h>
 
 #include "backstop_internal.h"
+#include "rc_internal.h"
 
 #define GC_THREADS 1
 #include <gc/gc.h>
 
 static int64_t collections, pause_ns, max_pause_ns, started_ns;
+uint64_t hrc_collection_epoch;
 static __thread int attached_here; /* 1 when hrc registered this thread with bdwgc */
 
 static int64_t now_ns(void) {
@@ -38,6 +40,7 @@ static void on_collection_event(GC_EventType event) {
   } else if (event == GC_EVENT_END) {
     int64_t took = now_ns() - __atomic_load_n(&started_ns, __ATOMIC_RELAXED);
     __atomic_add_fetch(&collections, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&hrc_collection_epoch, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&pause_ns, took, __ATOMIC_RELAXED);
     if (took > __atomic_load_n(&max_pause_ns, __ATOMIC_RELAXED))
       __atomic_store_n(&max_pause_ns, took, __ATOMIC_RELAXED);

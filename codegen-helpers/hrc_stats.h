@@ -42,7 +42,11 @@ typedef struct hrc_stats_report_s {
 #undef HRC_STATS_FIELD
   int64_t live_objects;
   int64_t live_bytes;
-  int64_t peak_live_bytes; /* exact within 64 KiB per thread (threads fold their deltas) */
+  int64_t peak_live_bytes; /* exact in one thread; estimated over several */
+  int64_t collections;     /* bdwgc collections (gc, hybrid) */
+  int64_t gc_pause_ns;     /* their total pause */
+  int64_t gc_max_pause_ns; /* the longest one */
+  int64_t heap_bytes;      /* bdwgc heap size now (gc, hybrid) */
   int64_t live_by_tag[256];
 } hrc_stats_report_t;
 

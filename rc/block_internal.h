@@ -51,14 +51,17 @@ static inline void hrc_block_release(hrc_obj_t *o) {
   if (HRC_LIKELY(hrc_cache_fits(words)) && hrc_cache_push(o, words)) return;
   hrc_heap_free(o);
 #else
-  /* hybrid: small blocks to the cache with their contents cleared (so the cache pins no
+  /* hybrid: small blocks to the cache with their references cleared (so the cache pins no
    * garbage), or forgotten when the cache is full; pointer-free blocks are forgotten; large
    * blocks go back to bdwgc at once. A forgotten block is reclaimed by the next collection. */
   size_t words = o->words;
   if (o->flags & HRC_FLAG_ATOMIC) return;
   if (HRC_LIKELY(hrc_cache_fits(words))) {
+    /* Words 0 and 1 become the list links; clear the other scanned fields. (Not a memset:
+     * for the usual one or two words, gcc's inline `rep stos` cost more than the free.) */
     void **b = (void **)o;
-    for (size_t i = 2; i < words; i++) b[i] = NULL;
+    unsigned scan = o->scan == HRC_SCAN_ARRAY ? (unsigned)words : o->scan;
+    for (unsigned i = 2; i < scan; i++) __atomic_store_n(&b[i], NULL, __ATOMIC_RELAXED);
     hrc_cache_push(o, words);
     return;
   }

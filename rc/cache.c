@@ -16,11 +16,71 @@ void hrc_cache_thread_enter(void) {
   hrc_tls_cache = c;
 }
 
+#if HRC_TRACING
+/* Keep the first `keep` bytes of a list of `words`-word blocks and forget the rest (the
+ * collector reclaims it); lengths are rewritten when `counted` (a `freed` list). */
+static void *trim_list(void **list, size_t words, size_t keep, bool counted) {
+  size_t n = keep / (words * 8);
+  if (list == NULL || n == 0) return NULL;
+  void **b = list;
+  size_t len = 1;
+  while (len < n && b[0] != NULL) b = b[0], len++;
+  b[0] = NULL;
+  if (counted)
+    for (void **c = list; c != NULL; c = c[0]) c[1] = (void *)len--;
+  return list;
+}
+
+/* After a collection, hand what this thread's caches hold beyond HRC_CACHE_TRIM_BYTES per
+ * list back to the collector. Runs on the owning thread only. */
+static void trim_after_collection(hrc_cache_t *c) {
+  uint64_t epoch = __atomic_load_n(&hrc_collection_epoch, __ATOMIC_RELAXED);
+  if (c->epoch == epoch) return;
+  c->epoch = epoch;
+  for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) {
+    c->freed[w] = trim_list(c->freed[w], w, HRC_CACHE_TRIM_BYTES, true);
+    c->ready[w] = trim_list(c->ready[w], w, HRC_CACHE_TRIM_BYTES, false);
+  }
+}
+#endif
+
+#if HRC_TRACING
+/* A fresh batch from bdwgc lists one heap block's objects in address order; start it at a
+ * pseudo-random element instead, so that objects built one after another in different
+ * batches do not land at the same offsets of their 4 KiB blocks and contend for one L1 set
+ * (DESIGN.md section 4: 2.77x without, 1.87x with, on the rbtree prototype). */
+static void *rotate_batch(void **list) {
+  static __thread uint32_t seed = 0x9E3779B9u;
+  size_t n = 0;
+  for (void **b = list; b != NULL; b = b[0]) n++;
+  if (n < 2) return list;
+  seed = seed * 1664525u + 1013904223u;
+  size_t r = (seed >> 8) % n;
+  if (r == 0) return list;
+  void **tail = list, **cut = list;
+  for (size_t i = 1; i < r; i++) cut = cut[0];
+  void **start = cut[0];
+  cut[0] = NULL;
+  for (tail = start; tail[0] != NULL; tail = tail[0]) {
+  }
+  tail[0] = list;
+  return start;
+}
+#endif
+
 /* `ready` ran dry: take the `freed` list, or a batch of fresh blocks; then pop. */
 void *hrc_cache_refill(size_t words) {
+#if HRC_TRACING
+  trim_after_collection(hrc_tls_cache);
+#endif
   void **list = hrc_tls_cache->freed[words];
   hrc_tls_cache->freed[words] = NULL;
-  if (list == NULL) list = hrc_heap_alloc_many(words * 8, HRC_CACHE_BATCH);
+  if (list == NULL) {
+    list = hrc_heap_alloc_many(words * 8, HRC_CACHE_BATCH);
+#if HRC_TRACING
+    list = rotate_batch(list);
+#endif
+  }
   hrc_tls_cache->ready[words] = list;
   void **b = hrc_tls_cache->ready[words];
   if (b != NULL) hrc_tls_cache->ready[words] = b[0];

@@ -22,7 +22,7 @@
 
 #include "rc_internal.h"
 
-#define HRC_CACHE_CLASS_BYTES (64u * 1024u)
+/* HRC_CACHE_CLASS_BYTES and HRC_CACHE_TRIM_BYTES (the caches' bounds) are in hrc_alloc.h. */
 
 /* hrc_cache_t, hrc_tls_cache and hrc_cache_fits are public (hrc_alloc.h): the allocation fast
  * path is inline in generated code. */

@@ -83,6 +83,9 @@ static inline void hrc_stats_on_alloc(const hrc_obj_t *o) { (void)o; }
 static inline void hrc_stats_on_free(const hrc_obj_t *o) { (void)o; }
 #endif
 
+/* Collections so far (gc, hybrid): threads trim their caches when it moves. */
+extern HRC_HIDDEN uint64_t hrc_collection_epoch;
+
 /* ---- errors ---- */
 
 /* Name of an operation for error lines. */

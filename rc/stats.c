@@ -15,6 +15,23 @@
 #include <string.h>
 
 #include "rc_internal.h"
+#if HRC_TRACING
+#include "backstop_internal.h"
+#endif
+
+/* The collector's figures in a report (zeros in rc mode). */
+static void add_collector(hrc_stats_report_t *r) {
+#if HRC_TRACING
+  hrc_backstop_stats_t b;
+  hrc_backstop_stats(&b);
+  r->collections = b.collections;
+  r->gc_pause_ns = b.pause_ns;
+  r->gc_max_pause_ns = b.max_pause_ns;
+  r->heap_bytes = b.heap_bytes;
+#else
+  (void)r;
+#endif
+}
 
 static bool stats_wanted(void) {
   const char *s = getenv("HRC_STATS");
@@ -142,6 +159,7 @@ bool hrc_stats_get(hrc_stats_report_t *r) {
   if (sum.peak_bytes > peak) peak = sum.peak_bytes;
   if (sum.live_bytes > peak) peak = sum.live_bytes;
   r->peak_live_bytes = peak;
+  add_collector(r);
   return true;
 }
 
@@ -157,6 +175,7 @@ void hrc_stats_thread_exit(void) {}
 
 bool hrc_stats_get(hrc_stats_report_t *r) {
   memset(r, 0, sizeof *r);
+  add_collector(r);
   return false;
 }
 
@@ -198,6 +217,12 @@ void hrc_stats_print(void) {
   fprintf(stderr, "  %-28s %lld\n", "live bytes", (long long)r.live_bytes);
   fprintf(stderr, "  %-28s %lld\n", "peak live bytes", (long long)r.peak_live_bytes);
   fprintf(stderr, "  %-28s %zu\n", "cached bytes (this thread)", hrc_cache_bytes());
+  if (HRC_TRACING) {
+    fprintf(stderr, "  %-28s %lld\n", "collections", (long long)r.collections);
+    fprintf(stderr, "  %-28s %.1f total, %.1f longest\n", "collection pauses (ms)",
+            r.gc_pause_ns / 1e6, r.gc_max_pause_ns / 1e6);
+    fprintf(stderr, "  %-28s %lld\n", "bdwgc heap bytes", (long long)r.heap_bytes);
+  }
   for (int t = 0; t < 256; t++) {
     char buf[16];
     if (r.live_by_tag[t] != 0)
@@ -212,7 +237,7 @@ static void report_at_exit(void) {
   fflush(stdout);
   hrc_stats_print();
   int64_t live = hrc_live_objects();
-  if (live > 0)
+  if (live > 0 && !HRC_TRACING)
     fprintf(stderr, "  leaked at exit: %lld objects (rc mode frees no cycles; or a missing drop)\n",
             (long long)live);
 }

@@ -527,7 +527,7 @@ Test(rc, block_caches_are_per_thread_and_bounded) {
   cr_assert(eq(sz, seen[1], 0), "checked builds quarantine instead of caching");
 #else
   cr_assert(gt(sz, seen[1], 0), "freed cells wait in the cache");
-  cr_assert(le(sz, seen[1], 2 * 64 * 1024), "one size class holds at most 128 KiB");
+  cr_assert(le(sz, seen[1], 2 * HRC_CACHE_CLASS_BYTES), "a size class holds at most its bound");
   cr_assert(eq(sz, seen[2], seen[1] - 100 * sizeof(cons_t)), "allocation takes from the cache");
 #endif
   cr_assert(eq(i64, live_delta(), 0));

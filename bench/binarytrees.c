@@ -1,0 +1,61 @@
+/* binarytrees.c: the Benchmarks Game's binary-trees, lowered as a Perceus compiler would
+ * lower it (dup/drop/reuse only where Perceus puts them). Builds in every mode from this one
+ * file. Usage: binarytrees [max-depth] (default 18). Prints the usual check lines, then one
+ * `result` line with wall time, peak RSS, collections and the runtime's counters.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bench_report.h"
+#include "hrc.h"
+
+enum { NODE = 1 };
+#define LEAF hrc_box_int(0)
+
+typedef struct node_s {
+  hrc_obj_t header;
+  hrc_obj_t *left, *right;
+} node_t;
+
+/* fun make(d) = if d == 0 then Leaf else Node(make(d-1), make(d-1)) */
+static hrc_obj_t *make(int d) {
+  if (d == 0) return LEAF;
+  node_t *n = (node_t *)hrc_alloc(sizeof(node_t), NODE, 2);
+  n->left = make(d - 1);
+  n->right = make(d - 1);
+  return &n->header;
+}
+
+/* fun check(^t) = match t { Leaf -> 1; Node(l, r) -> 1 + check(l) + check(r) }  (borrowed) */
+static long check(hrc_obj_t *t) {
+  if (hrc_is_scalar(t)) return 1;
+  return 1 + check(((node_t *)t)->left) + check(((node_t *)t)->right);
+}
+
+int main(int argc, char **argv) {
+  int n = argc > 1 ? atoi(argv[1]) : 18;
+  int min_depth = 4, max_depth = n < min_depth + 2 ? min_depth + 2 : n;
+  bench_start();
+
+  hrc_obj_t *stretch = make(max_depth + 1);
+  printf("stretch tree of depth %d\t check: %ld\n", max_depth + 1, check(stretch));
+  hrc_drop(stretch);
+
+  hrc_obj_t *long_lived = make(max_depth);
+  long nodes = (2L << (max_depth + 1)) + (2L << max_depth);
+  for (int d = min_depth; d <= max_depth; d += 2) {
+    long iterations = 1L << (max_depth - d + min_depth), sum = 0;
+    for (long i = 0; i < iterations; i++) {
+      hrc_obj_t *t = make(d);
+      sum += check(t);
+      hrc_drop(t);
+    }
+    nodes += iterations * (2L << d);
+    printf("%ld\t trees of depth %d\t check: %ld\n", iterations, d, sum);
+  }
+  long ll = check(long_lived);
+  printf("long lived tree of depth %d\t check: %ld\n", max_depth, ll);
+  hrc_drop(long_lived);
+  bench_report("binary-trees", n, ll, nodes);
+  return 0;
+}
