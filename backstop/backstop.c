@@ -63,6 +63,7 @@ void hrc_backstop_init(void) {
 #endif
   GC_allow_register_threads();
   GC_set_on_collection_event(on_collection_event);
+  hrc_policy_init();
 }
 
 void hrc_backstop_thread_enter(void) {

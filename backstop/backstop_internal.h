@@ -15,6 +15,11 @@ HRC_BACKSTOP_HIDDEN void hrc_backstop_thread_enter(void);
 /* This thread's exit hook: unregister it if hrc registered it. */
 HRC_BACKSTOP_HIDDEN void hrc_backstop_thread_exit(void);
 
+/* The collection policy (backstop/policy.c). */
+HRC_BACKSTOP_HIDDEN void hrc_policy_init(void);
+HRC_BACKSTOP_HIDDEN void hrc_policy_check(void);
+HRC_BACKSTOP_HIDDEN int64_t hrc_policy_collections(void);
+
 /* Collector figures for the stats report. */
 typedef struct hrc_backstop_stats_s {
   int64_t collections;

@@ -41,6 +41,11 @@ HRC_API void hrc_thread_detach(void);
 
 /* A full collection now (gc and hybrid; nothing in rc mode). */
 HRC_API void hrc_collect(void);
+/* hybrid: collect after this many possible cycle roots per thread (backstop/policy.c);
+ * the threshold adapts to what collections free. Also HRC_GC_CANDIDATES. */
+HRC_API void hrc_gc_set_candidate_threshold(uint64_t n);
+/* gc, hybrid: bdwgc's heap-growth trigger (GC_FREE_SPACE_DIVISOR; larger = more collections). */
+HRC_API void hrc_gc_set_divisor(unsigned divisor);
 
 /* Library version, and the variant it was built as ("rc", "rc+checks"...). */
 HRC_API const char *hrc_version(void);

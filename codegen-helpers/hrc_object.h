@@ -112,6 +112,12 @@ typedef enum hrc_op_e {
   HRC_OP_FREE_TOKEN,
 } hrc_op_t;
 
+#if defined(HRC_MODE_HYBRID)
+/* Decrements that left a count above zero on objects not flagged acyclic: evidence of
+ * possible cyclic garbage, which paces the backstop's collections (backstop/policy.c). */
+extern HRC_API __thread __attribute__((tls_model("initial-exec"))) uint64_t hrc_tls_cycle_candidates;
+#endif
+
 HRC_API HRC_COLD void hrc_dup_cold(hrc_obj_t *o, uint32_t n);
 HRC_API HRC_NOINLINE void hrc_drop_cold(hrc_obj_t *o);
 HRC_API HRC_COLD void hrc_debug_check(const hrc_obj_t *o, hrc_op_t op);
@@ -170,8 +176,14 @@ static inline void hrc_obj_drop(hrc_obj_t *o) {
   hrc_debug_check(o, HRC_OP_DROP);
 #endif
   uint32_t rc = hrc_rc_load(o);
-  if (HRC_LIKELY((int32_t)rc > 0)) hrc_rc_store(o, rc - 1);
-  else hrc_drop_cold(o);
+  if (HRC_LIKELY((int32_t)rc > 0)) {
+    hrc_rc_store(o, rc - 1);
+#if defined(HRC_MODE_HYBRID)
+    if (!(o->flags & HRC_FLAG_ACYCLIC)) hrc_tls_cycle_candidates++;
+#endif
+  } else {
+    hrc_drop_cold(o);
+  }
 }
 
 /* Add a reference to any value; boxed scalars pass through. */
@@ -233,6 +245,11 @@ static inline uint64_t hrc_refcount(const hrc_obj_t *o) {
   if (rc >= HRC_RC_SHARED) return (uint64_t)(rc - HRC_RC_SHARED) + 1;
   return (uint64_t)rc + 1;
 }
+
+/* Mark an object acyclic: the compiler's promise that no cycle can pass through it (true of
+ * every immutable constructor of a pure language). Its decrements then never count as
+ * evidence of cyclic garbage. Set it right after allocation. */
+static inline void hrc_set_acyclic(hrc_obj_t *o) { o->flags |= HRC_FLAG_ACYCLIC; }
 
 /* ---- field access ------------------------------------------------------------------------- */
 

@@ -4,6 +4,9 @@
 #include "heap_internal.h"
 
 #include <stdlib.h>
+#if HRC_TRACING
+#include "backstop_internal.h"
+#endif
 
 /* The record of threads that have none yet: every list empty, never written. */
 static hrc_cache_t empty_cache;
@@ -71,6 +74,7 @@ static void *rotate_batch(void **list) {
 /* `ready` ran dry: take the `freed` list, or a batch of fresh blocks; then pop. */
 void *hrc_cache_refill(size_t words) {
 #if HRC_TRACING
+  hrc_policy_check();
   trim_after_collection(hrc_tls_cache);
 #endif
   void **list = hrc_tls_cache->freed[words];

@@ -68,8 +68,10 @@ void hrc_thread_detach(void) {
 }
 
 #if !HRC_TRACING
-/* Nothing to collect without a tracer. */
+/* Nothing to collect without a tracer, nor to pace. */
 void hrc_collect(void) {}
+void hrc_gc_set_candidate_threshold(uint64_t n) { (void)n; }
+void hrc_gc_set_divisor(unsigned divisor) { (void)divisor; }
 
 int hrc_thread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *),
                       void *arg) {

@@ -1,0 +1,67 @@
+/* policy.c: when the hybrid mode runs the backstop.
+ *
+ * The backstop marks the whole live heap each time, so on acyclic workloads it must run
+ * rarely. Two triggers:
+ *  - evidence of cyclic garbage: a thread counts decrements that left a count above zero on
+ *    objects not flagged acyclic (Bacon and Rajan's candidate roots; hrc_object.h). When its
+ *    count passes the threshold at a cache refill, a collection runs. A collection that frees
+ *    little of the heap doubles the threshold, one that frees much halves it (as Nim's ORC and
+ *    PHP grow theirs), within [HRC_GC_CANDIDATES_MIN, HRC_GC_CANDIDATES_MAX];
+ *  - heap growth, the safety net: bdwgc's own trigger, which in hybrid only sees the blocks
+ *    the caches could not supply (so RC's eager frees hold it back). GC_FREE_SPACE_DIVISOR
+ *    (bdwgc's knob, also hrc_gc_set_divisor) sets how far the heap may grow between
+ *    collections.
+ * Knobs: HRC_GC_CANDIDATES (initial threshold, default 65536) and the calls below.
+ */
+#include <stdlib.h>
+
+#include "backstop_internal.h"
+#include "rc_internal.h"
+
+#define GC_THREADS 1
+#include <gc/gc.h>
+
+#define HRC_GC_CANDIDATES_MIN 4096u
+#define HRC_GC_CANDIDATES_MAX (1u << 26)
+
+__thread __attribute__((tls_model("initial-exec"))) uint64_t hrc_tls_cycle_candidates;
+
+static uint64_t threshold = 65536;
+static int64_t policy_collections;
+
+/* Read HRC_GC_CANDIDATES once at start-up. */
+void hrc_policy_init(void) {
+  const char *s = getenv("HRC_GC_CANDIDATES");
+  if (s != NULL && *s != '\0') hrc_gc_set_candidate_threshold(strtoull(s, NULL, 10));
+}
+
+void hrc_gc_set_candidate_threshold(uint64_t n) {
+  if (n < HRC_GC_CANDIDATES_MIN) n = HRC_GC_CANDIDATES_MIN;
+  if (n > HRC_GC_CANDIDATES_MAX) n = HRC_GC_CANDIDATES_MAX;
+  __atomic_store_n(&threshold, n, __ATOMIC_RELAXED);
+}
+
+void hrc_gc_set_divisor(unsigned d) { GC_set_free_space_divisor(d == 0 ? 1 : d); }
+
+#if defined(HRC_MODE_HYBRID)
+/* Bytes of the bdwgc heap holding objects. */
+static size_t heap_in_use(void) { return GC_get_heap_size() - GC_get_free_bytes(); }
+#endif
+
+/* Called at cache refills: collect when this thread has seen enough possible cycle roots. */
+void hrc_policy_check(void) {
+#if defined(HRC_MODE_HYBRID)
+  uint64_t limit = __atomic_load_n(&threshold, __ATOMIC_RELAXED);
+  if (HRC_LIKELY(hrc_tls_cycle_candidates < limit)) return;
+  hrc_tls_cycle_candidates = 0;
+  size_t before = heap_in_use();
+  GC_gcollect();
+  size_t after = heap_in_use();
+  __atomic_add_fetch(&policy_collections, 1, __ATOMIC_RELAXED);
+  /* Freed under an eighth of what was in use: the evidence was weak, wait longer. */
+  if (before - after < before / 8) hrc_gc_set_candidate_threshold(limit * 2);
+  else if (before - after > before / 2) hrc_gc_set_candidate_threshold(limit / 2);
+#endif
+}
+
+int64_t hrc_policy_collections(void) { return __atomic_load_n(&policy_collections, __ATOMIC_RELAXED); }
