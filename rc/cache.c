@@ -77,6 +77,8 @@ void *hrc_cache_refill(size_t words) {
   hrc_policy_check();
   trim_after_collection(hrc_tls_cache);
 #endif
+  /* The freed list, oldest free first (it is a stack, newest first): blocks are reused in
+   * the order they were freed, which follows the order they were built in (free.c). */
   void **list = hrc_tls_cache->freed[words];
   hrc_tls_cache->freed[words] = NULL;
   if (list == NULL) {

@@ -42,15 +42,28 @@ static inline void *hrc_cache_pop(size_t words) {
   return b;
 }
 
+/* Blocks a `freed` list of `words`-word blocks may hold (a table: no division on frees). */
+#define HRC_CACHE_LIMIT(w) (HRC_CACHE_CLASS_BYTES / (8u * (w)))
+static const uint32_t hrc_cache_limit[HRC_CACHE_MAX_WORDS + 1] = {
+    0, 0, HRC_CACHE_LIMIT(2), HRC_CACHE_LIMIT(3), HRC_CACHE_LIMIT(4), HRC_CACHE_LIMIT(5),
+    HRC_CACHE_LIMIT(6), HRC_CACHE_LIMIT(7), HRC_CACHE_LIMIT(8), HRC_CACHE_LIMIT(9),
+    HRC_CACHE_LIMIT(10), HRC_CACHE_LIMIT(11), HRC_CACHE_LIMIT(12), HRC_CACHE_LIMIT(13),
+    HRC_CACHE_LIMIT(14), HRC_CACHE_LIMIT(15), HRC_CACHE_LIMIT(16), HRC_CACHE_LIMIT(17),
+    HRC_CACHE_LIMIT(18), HRC_CACHE_LIMIT(19), HRC_CACHE_LIMIT(20), HRC_CACHE_LIMIT(21),
+    HRC_CACHE_LIMIT(22), HRC_CACHE_LIMIT(23), HRC_CACHE_LIMIT(24), HRC_CACHE_LIMIT(25),
+    HRC_CACHE_LIMIT(26), HRC_CACHE_LIMIT(27), HRC_CACHE_LIMIT(28), HRC_CACHE_LIMIT(29),
+    HRC_CACHE_LIMIT(30), HRC_CACHE_LIMIT(31), HRC_CACHE_LIMIT(32)};
+
 /* Keep a dead block of `words` words; false when that class's `freed` list holds its share.
  * The list's length lives in the blocks (word 1), not in a counter next to the heads. */
 static inline bool hrc_cache_push(void *block, size_t words) {
-  void **b = block, **head = hrc_tls_cache->freed[words];
+  hrc_cache_t *cache = hrc_tls_cache;
+  void **b = block, **head = cache->freed[words];
   uintptr_t len = head != NULL ? (uintptr_t)head[1] + 1 : 1;
-  if (HRC_UNLIKELY(len * words * 8 > HRC_CACHE_CLASS_BYTES)) return false;
-  b[0] = head;
-  b[1] = (void *)len;
-  hrc_tls_cache->freed[words] = b;
+  if (HRC_UNLIKELY(len > hrc_cache_limit[words])) return false;
+  __atomic_store_n(&b[0], (void *)head, __ATOMIC_RELAXED); /* two plain stores, not a vector */
+  __atomic_store_n(&b[1], (void *)len, __ATOMIC_RELAXED);
+  cache->freed[words] = b;
   return true;
 }
 
