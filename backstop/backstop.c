@@ -85,6 +85,9 @@ void hrc_backstop_stats(hrc_backstop_stats_t *s) {
   s->pause_ns = __atomic_load_n(&pause_ns, __ATOMIC_RELAXED);
   s->max_pause_ns = __atomic_load_n(&max_pause_ns, __ATOMIC_RELAXED);
   s->heap_bytes = (int64_t)GC_get_heap_size();
+  struct GC_prof_stats_s prof;
+  GC_get_prof_stats(&prof, sizeof prof);
+  s->reclaimed_bytes = (int64_t)(prof.reclaimed_bytes_before_gc + prof.bytes_reclaimed_since_gc);
 }
 
 /* A full collection now. */

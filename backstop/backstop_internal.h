@@ -26,6 +26,7 @@ typedef struct hrc_backstop_stats_s {
   int64_t pause_ns;
   int64_t max_pause_ns;
   int64_t heap_bytes;
+  int64_t reclaimed_bytes; /* bytes the collector's sweeps have reclaimed so far */
 } hrc_backstop_stats_t;
 HRC_BACKSTOP_HIDDEN void hrc_backstop_stats(hrc_backstop_stats_t *s);
 

@@ -47,6 +47,9 @@ typedef struct hrc_stats_report_s {
   int64_t gc_pause_ns;     /* their total pause */
   int64_t gc_max_pause_ns; /* the longest one */
   int64_t heap_bytes;      /* bdwgc heap size now (gc, hybrid) */
+  int64_t gc_reclaimed_bytes; /* reclaimed by the tracer's sweeps: cycles, survivors of
+                                 cycles, and blocks RC freed that no cache kept (bdwgc's
+                                 approximate count; it cannot tell them apart) */
   int64_t live_by_tag[256];
 } hrc_stats_report_t;
 

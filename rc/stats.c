@@ -28,6 +28,7 @@ static void add_collector(hrc_stats_report_t *r) {
   r->gc_pause_ns = b.pause_ns;
   r->gc_max_pause_ns = b.max_pause_ns;
   r->heap_bytes = b.heap_bytes;
+  r->gc_reclaimed_bytes = b.reclaimed_bytes;
 #else
   (void)r;
 #endif
@@ -213,7 +214,8 @@ void hrc_stats_print(void) {
 #define HRC_STATS_LINE(name, desc) fprintf(stderr, "  %-28s %lld\n", desc, (long long)r.name);
   HRC_STATS_COUNTERS(HRC_STATS_LINE)
 #undef HRC_STATS_LINE
-  fprintf(stderr, "  %-28s %lld\n", "live objects", (long long)r.live_objects);
+  fprintf(stderr, "  %-28s %lld\n", HRC_TRACING ? "objects not freed by rc" : "live objects",
+          (long long)r.live_objects);
   fprintf(stderr, "  %-28s %lld\n", "live bytes", (long long)r.live_bytes);
   fprintf(stderr, "  %-28s %lld\n", "peak live bytes", (long long)r.peak_live_bytes);
   fprintf(stderr, "  %-28s %zu\n", "cached bytes (this thread)", hrc_cache_bytes());
@@ -222,6 +224,7 @@ void hrc_stats_print(void) {
     fprintf(stderr, "  %-28s %.1f total, %.1f longest\n", "collection pauses (ms)",
             r.gc_pause_ns / 1e6, r.gc_max_pause_ns / 1e6);
     fprintf(stderr, "  %-28s %lld\n", "bdwgc heap bytes", (long long)r.heap_bytes);
+    fprintf(stderr, "  %-28s %lld\n", "bytes reclaimed by tracer", (long long)r.gc_reclaimed_bytes);
   }
   for (int t = 0; t < 256; t++) {
     char buf[16];
