@@ -226,7 +226,7 @@ static inline void hrc_free_cell(hrc_obj_t *o) {
  * reference. Same as a drop (a thread-shared object may still die here, releasing its fields);
  * the debug build also checks that a local object was not unique. */
 static inline void hrc_decref(hrc_obj_t *o) {
-#if HRC_DEBUG
+#if HRC_DEBUG && HRC_COUNTING
   hrc_debug_check(o, HRC_OP_DECREF);
 #endif
   hrc_obj_drop(o);

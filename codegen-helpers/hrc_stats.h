@@ -18,6 +18,7 @@
   X(allocs, "allocations")                                                                         \
   X(alloc_bytes, "bytes allocated")                                                                \
   X(frees, "frees by rc")                                                                          \
+  X(freed_bytes, "bytes freed by rc")                                                              \
   X(reuses, "in-place reuses")                                                                     \
   X(tokens_freed, "reuse tokens freed unused")                                                     \
   X(shared_marked, "objects marked shared")                                                        \

@@ -85,9 +85,11 @@ void hrc_stats_on_alloc(const hrc_obj_t *o) {
 
 void hrc_stats_on_free(const hrc_obj_t *o) {
   hrc_stats_t *s = &hrc_tls_stats;
+  int64_t size = (int64_t)hrc_obj_size(o);
   s->frees++;
+  s->freed_bytes += size;
   s->live_by_tag[o->tag]--;
-  s->live_bytes -= (int64_t)hrc_obj_size(o);
+  s->live_bytes -= size;
   if (s->flushed_bytes - s->live_bytes >= FOLD_BYTES) fold(s);
 }
 
