@@ -14,6 +14,7 @@
  * keeps a count that is too high, never reaches zero, and is reclaimed by the tracer in turn
  * when it becomes unreachable: sound, only later (docs/backstop.md).
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -54,7 +55,10 @@ static void quiet_warning(char *msg, GC_word arg) {
 }
 
 void hrc_backstop_init(void) {
-  if (!GC_is_init_called()) GC_set_all_interior_pointers(0);
+  /* HRC_GC_INTERIOR_POINTERS=1 keeps bdwgc's default, for measuring what turning it off buys. */
+  const char *interior = getenv("HRC_GC_INTERIOR_POINTERS");
+  bool keep_interior = interior != NULL && *interior != '\0' && *interior != '0';
+  if (!GC_is_init_called() && !keep_interior) GC_set_all_interior_pointers(0);
   GC_INIT();
   const char *warn = getenv("HRC_GC_WARNINGS");
   if (warn == NULL || *warn == '\0' || *warn == '0') GC_set_warn_proc(quiet_warning);
