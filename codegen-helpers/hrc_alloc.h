@@ -36,14 +36,14 @@ typedef hrc_obj_t *hrc_reuse_t;
 #define HRC_CACHE_MAX_WORDS 32u
 
 /* Most bytes a `freed` list keeps. rc: 64 KiB, beyond which blocks go back to mimalloc,
- * which recycles them across sizes. hybrid: 8 MiB, because a block the cache does not keep is
+ * which recycles them across sizes. hybrid: 6 MiB, because a block the cache does not keep is
  * garbage until the next collection; after each collection the owning thread trims its lists
  * to HRC_CACHE_TRIM_BYTES at its next refill (hrc_cache_refill), handing the rest back to the
- * collector. Measured on bench/binarytrees depth 18 (hybrid, stats on): a 64 KiB cap meant 45
- * collections; 4 MiB: 12 collections, 31 MB peak RSS, 0.59 s; 8 MiB: 8, 24 MB, 0.66 s; 16 MiB:
- * 7, 20 MB, 0.73 s (long lists lose locality). rc mode in the same run: 0.61 s. */
+ * collector. Measured on bench/binarytrees depth 18 (release, stats off; rc 0.40 s in the same
+ * runs): 1 MiB 0.47 s, 20 collections, 31 MB peak RSS; 4 MiB 0.43 s, 12, 31 MB; 6 MiB 0.41 s,
+ * 8, 24 MB; 8 MiB 0.51 s, 8, 24 MB (longer lists lose locality). */
 #if HRC_TRACING
-#define HRC_CACHE_CLASS_BYTES (8u << 20)
+#define HRC_CACHE_CLASS_BYTES (6u << 20)
 #else
 #define HRC_CACHE_CLASS_BYTES (64u * 1024u)
 #endif
