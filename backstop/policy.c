@@ -3,8 +3,9 @@
  * The backstop marks the whole live heap each time, so on acyclic workloads it must run
  * rarely. Two triggers:
  *  - evidence of cyclic garbage: a thread counts decrements that left a count above zero on
- *    objects not flagged acyclic (Bacon and Rajan's candidate roots; hrc_object.h). When its
- *    count passes the threshold at a cache refill, a collection runs. A collection that frees
+ *    objects not flagged acyclic (Bacon and Rajan's candidate roots; hrc_object.h), from the
+ *    last collection on. When its count passes the threshold at a cache refill, a collection
+ *    runs. A collection that frees
  *    little of the heap doubles the threshold, one that frees much halves it (as Nim's ORC and
  *    PHP grow theirs), within [HRC_GC_CANDIDATES_MIN, HRC_GC_CANDIDATES_MAX];
  *  - heap growth, the safety net: bdwgc's own trigger, which in hybrid only sees the blocks
@@ -51,6 +52,15 @@ static size_t heap_in_use(void) { return GC_get_heap_size() - GC_get_free_bytes(
 /* Called at cache refills: collect when this thread has seen enough possible cycle roots. */
 void hrc_policy_check(void) {
 #if defined(HRC_MODE_HYBRID)
+  /* Candidates count from the last collection on, whatever ran it: the growth trigger's
+   * collections reclaim cycles too, and counting across them would collect twice. */
+  static __thread uint64_t seen_epoch;
+  uint64_t epoch = __atomic_load_n(&hrc_collection_epoch, __ATOMIC_RELAXED);
+  if (epoch != seen_epoch) {
+    seen_epoch = epoch;
+    hrc_tls_cycle_candidates = 0;
+    return;
+  }
   uint64_t limit = __atomic_load_n(&threshold, __ATOMIC_RELAXED);
   if (HRC_LIKELY(hrc_tls_cycle_candidates < limit)) return;
   hrc_tls_cycle_candidates = 0;

@@ -45,6 +45,7 @@ typedef struct hrc_stats_report_s {
   int64_t live_bytes;
   int64_t peak_live_bytes; /* exact in one thread; estimated over several */
   int64_t collections;     /* bdwgc collections (gc, hybrid) */
+  int64_t policy_collections; /* of which started by the cycle-candidate count (hybrid) */
   int64_t gc_pause_ns;     /* their total pause */
   int64_t gc_max_pause_ns; /* the longest one */
   int64_t heap_bytes;      /* bdwgc heap size now (gc, hybrid) */

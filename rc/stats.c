@@ -25,6 +25,7 @@ static void add_collector(hrc_stats_report_t *r) {
   hrc_backstop_stats_t b;
   hrc_backstop_stats(&b);
   r->collections = b.collections;
+  r->policy_collections = hrc_policy_collections();
   r->gc_pause_ns = b.pause_ns;
   r->gc_max_pause_ns = b.max_pause_ns;
   r->heap_bytes = b.heap_bytes;
@@ -222,7 +223,8 @@ void hrc_stats_print(void) {
   fprintf(stderr, "  %-28s %lld\n", "peak live bytes", (long long)r.peak_live_bytes);
   fprintf(stderr, "  %-28s %zu\n", "cached bytes (this thread)", hrc_cache_bytes());
   if (HRC_TRACING) {
-    fprintf(stderr, "  %-28s %lld\n", "collections", (long long)r.collections);
+    fprintf(stderr, "  %-28s %lld (%lld by cycle evidence)\n", "collections",
+            (long long)r.collections, (long long)r.policy_collections);
     fprintf(stderr, "  %-28s %.1f total, %.1f longest\n", "collection pauses (ms)",
             r.gc_pause_ns / 1e6, r.gc_max_pause_ns / 1e6);
     fprintf(stderr, "  %-28s %lld\n", "bdwgc heap bytes", (long long)r.heap_bytes);

@@ -224,3 +224,47 @@ Test(backstop, pure_tracing_counts_nothing_and_never_reuses) {
   cr_assert(strncmp(hrc_variant(), "gc", 2) == 0);
 #endif
 }
+
+#if defined(HRC_MODE_HYBRID) && !HRC_DEBUG
+/* Allocate and drop cells of an otherwise unused size until a cache refill has happened. */
+static void force_refills(void) {
+  for (int i = 0; i < 4096; i++) {
+    hrc_obj_t *o = hrc_alloc(8 * 17, NODE_TAG, 0);
+    hrc_drop(o);
+  }
+  hrc_obj_t *keep[600];
+  for (int i = 0; i < 600; i++) keep[i] = hrc_alloc(8 * 19, NODE_TAG, 0);
+  for (int i = 0; i < 600; i++) hrc_drop(keep[i]);
+}
+
+/* Collections that the candidate counter started, after `drops` decrements on obj. */
+static int64_t collections_after_decrements(hrc_obj_t *obj, int drops) {
+  hrc_collect(); /* candidates count from the last collection on */
+  force_refills();
+  hrc_stats_report_t before, after;
+  hrc_stats_get(&before);
+  for (int i = 0; i < drops; i++) {
+    hrc_dup(obj);
+    hrc_drop(obj); /* leaves a count above zero: a possible cycle root unless acyclic */
+  }
+  force_refills();
+  hrc_stats_get(&after);
+  return after.policy_collections - before.policy_collections;
+}
+#endif
+
+Test(backstop, decrements_on_possibly_cyclic_objects_pace_collections) {
+#if defined(HRC_MODE_HYBRID) && !HRC_DEBUG
+  hrc_gc_set_candidate_threshold(4096);
+  hrc_obj_t *cell = mk_cons(hrc_box_int(1), hrc_box_int(2));
+  cr_assert(ge(i64, collections_after_decrements(cell, 10000), 1),
+            "10,000 possible cycle roots past a threshold of 4096 start a collection");
+  hrc_set_acyclic(cell);
+  cr_assert(eq(i64, collections_after_decrements(cell, 10000), 0),
+            "decrements on an acyclic object are no evidence");
+  hrc_drop(cell);
+  hrc_gc_set_candidate_threshold(65536);
+#else
+  cr_skip_test("the candidate counter exists in release hybrid builds");
+#endif
+}
