@@ -2,17 +2,19 @@
  *
  * A dead object's block goes to its thread's cache for its size (in 8-byte words, 2..32) and
  * the next allocation of that size takes it back: a push and a pop on a thread-local list,
- * instead of a trip through the allocator (Debian's mimalloc 2.0.9 spends about 116
- * instructions on malloc+free of 32 bytes, measured with callgrind on bench/primitives).
- * The pop is also inline in hrc_alloc (hrc_alloc.h). The hybrid mode will keep the same caches
- * in scanned memory (DESIGN.md section 4).
+ * instead of a trip through the allocator (Debian's mimalloc 2.0.9 spends 55-116 instructions
+ * on malloc+free of 32 bytes, measured with callgrind on bench/primitives). The pop is also
+ * inline in hrc_alloc (hrc_alloc.h). Each thread's lists live in a record from
+ * hrc_heap_alloc_root: in the tracing modes uncollectable memory that bdwgc scans (it does not
+ * scan __thread storage; DESIGN.md section 4).
  *
  * Invariants: a cached block is dead and belongs to no object; its first word links its
  * list; on a `freed` list its second word holds the list's length from that block on (every
  * class has at least two words). A `freed` list holds at most HRC_CACHE_CLASS_BYTES; beyond
- * that blocks go back to the heap. `ready` holds a former `freed` list or a batch of
- * HRC_CACHE_BATCH fresh blocks, so a thread keeps at most about 31 x 128 KiB. Only the owning
- * thread touches its caches; a thread's exit returns them to the heap (hrc_cache_thread_exit).
+ * that blocks go back to the heap (rc) or are left to the collector (hybrid). `ready` holds a
+ * former `freed` list or a fresh batch, so a thread keeps at most about twice the bound per
+ * size. Only the owning thread touches its caches; in hybrid it trims them after collections;
+ * a thread's exit releases them (hrc_cache_thread_exit).
  * Checked builds bypass the caches (freed blocks go to the quarantine instead).
  */
 #ifndef HRC_CACHE_INTERNAL_H
