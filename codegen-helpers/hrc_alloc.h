@@ -53,9 +53,10 @@ typedef struct hrc_cache_s {
   /* Two lists per size in words, as mimalloc keeps `free` and `local_free`: allocation pops
    * `ready`, freeing pushes `freed`, and `freed` becomes `ready` when `ready` runs dry. So an
    * allocation never waits on the store of the free just before it. Blocks link through their
-   * first word; a `freed` block's second word holds the list's length from it on. */
+   * first word; only frees touch `nfreed`. */
   void *ready[HRC_CACHE_MAX_WORDS + 1];
   void *freed[HRC_CACHE_MAX_WORDS + 1];
+  uint32_t nfreed[HRC_CACHE_MAX_WORDS + 1]; /* blocks on each `freed` list */
   uint64_t epoch; /* the collection count when this thread last trimmed (gc, hybrid) */
 } hrc_cache_t;
 

@@ -57,11 +57,13 @@ static inline void hrc_block_release(hrc_obj_t *o) {
   size_t words = o->words;
   if (o->flags & HRC_FLAG_ATOMIC) return;
   if (HRC_LIKELY(hrc_cache_fits(words))) {
-    /* Words 0 and 1 become the list links; clear the other scanned fields. (Not a memset:
-     * for the usual one or two words, gcc's inline `rep stos` cost more than the free.) */
+    /* Clear the scanned fields, which sit in words 1..scan (word 0, the header, becomes the
+     * list link). Not a memset: for the usual one or two words gcc's inline `rep stos` cost
+     * more than the whole free. */
     void **b = (void **)o;
-    unsigned scan = o->scan == HRC_SCAN_ARRAY ? (unsigned)words : o->scan;
-    for (unsigned i = 2; i < scan; i++) __atomic_store_n(&b[i], NULL, __ATOMIC_RELAXED);
+    size_t last = o->scan == HRC_SCAN_ARRAY ? words - 1 : o->scan; /* fields: words 1..last */
+    __atomic_store_n(&b[1], NULL, __ATOMIC_RELAXED);                /* every block has 2 words */
+    for (size_t i = 2; i <= last; i++) __atomic_store_n(&b[i], NULL, __ATOMIC_RELAXED);
     hrc_cache_push(o, words);
     return;
   }

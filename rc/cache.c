@@ -21,16 +21,15 @@ void hrc_cache_thread_enter(void) {
 
 #if HRC_TRACING
 /* Keep the first `keep` bytes of a list of `words`-word blocks and forget the rest (the
- * collector reclaims it); lengths are rewritten when `counted` (a `freed` list). */
-static void *trim_list(void **list, size_t words, size_t keep, bool counted) {
+ * collector reclaims it); *len receives the number kept. */
+static void *trim_list(void **list, size_t words, size_t keep, uint32_t *len) {
   size_t n = keep / (words * 8);
+  *len = 0;
   if (list == NULL || n == 0) return NULL;
   void **b = list;
-  size_t len = 1;
-  while (len < n && b[0] != NULL) b = b[0], len++;
+  *len = 1;
+  while (*len < n && b[0] != NULL) b = b[0], (*len)++;
   b[0] = NULL;
-  if (counted)
-    for (void **c = list; c != NULL; c = c[0]) c[1] = (void *)len--;
   return list;
 }
 
@@ -41,8 +40,9 @@ static void trim_after_collection(hrc_cache_t *c) {
   if (c->epoch == epoch) return;
   c->epoch = epoch;
   for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) {
-    c->freed[w] = trim_list(c->freed[w], w, HRC_CACHE_TRIM_BYTES, true);
-    c->ready[w] = trim_list(c->ready[w], w, HRC_CACHE_TRIM_BYTES, false);
+    uint32_t unused;
+    c->freed[w] = trim_list(c->freed[w], w, HRC_CACHE_TRIM_BYTES, &c->nfreed[w]);
+    c->ready[w] = trim_list(c->ready[w], w, HRC_CACHE_TRIM_BYTES, &unused);
   }
 }
 #endif
@@ -81,6 +81,7 @@ void *hrc_cache_refill(size_t words) {
    * the order they were freed, which follows the order they were built in (free.c). */
   void **list = hrc_tls_cache->freed[words];
   hrc_tls_cache->freed[words] = NULL;
+  hrc_tls_cache->nfreed[words] = 0;
   if (list == NULL) {
     list = hrc_heap_alloc_many(words * 8, HRC_CACHE_BATCH);
 #if HRC_TRACING
@@ -96,8 +97,7 @@ void *hrc_cache_refill(size_t words) {
 size_t hrc_cache_bytes(void) {
   size_t bytes = 0;
   for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) {
-    void **freed = hrc_tls_cache->freed[w];
-    if (freed != NULL) bytes += (uintptr_t)freed[1] * w * 8;
+    bytes += (size_t)hrc_tls_cache->nfreed[w] * w * 8;
     for (void **b = hrc_tls_cache->ready[w]; b != NULL; b = b[0]) bytes += w * 8;
   }
   return bytes;

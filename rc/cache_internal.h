@@ -9,8 +9,7 @@
  * scan __thread storage; DESIGN.md section 4).
  *
  * Invariants: a cached block is dead and belongs to no object; its first word links its
- * list; on a `freed` list its second word holds the list's length from that block on (every
- * class has at least two words). A `freed` list holds at most HRC_CACHE_CLASS_BYTES; beyond
+ * list; nfreed[w] counts the blocks on freed[w]. A `freed` list holds at most HRC_CACHE_CLASS_BYTES; beyond
  * that blocks go back to the heap (rc) or are left to the collector (hybrid). `ready` holds a
  * former `freed` list or a fresh batch, so a thread keeps at most about twice the bound per
  * size. Only the owning thread touches its caches; in hybrid it trims them after collections;
@@ -56,16 +55,14 @@ static const uint32_t hrc_cache_limit[HRC_CACHE_MAX_WORDS + 1] = {
     HRC_CACHE_LIMIT(26), HRC_CACHE_LIMIT(27), HRC_CACHE_LIMIT(28), HRC_CACHE_LIMIT(29),
     HRC_CACHE_LIMIT(30), HRC_CACHE_LIMIT(31), HRC_CACHE_LIMIT(32)};
 
-/* Keep a dead block of `words` words; false when that class's `freed` list holds its share.
- * The list's length lives in the blocks (word 1), not in a counter next to the heads. */
+/* Keep a dead block of `words` words; false when that class's `freed` list holds its share. */
 static inline bool hrc_cache_push(void *block, size_t words) {
   hrc_cache_t *cache = hrc_tls_cache;
-  void **b = block, **head = cache->freed[words];
-  uintptr_t len = head != NULL ? (uintptr_t)head[1] + 1 : 1;
-  if (HRC_UNLIKELY(len > hrc_cache_limit[words])) return false;
-  __atomic_store_n(&b[0], (void *)head, __ATOMIC_RELAXED); /* two plain stores, not a vector */
-  __atomic_store_n(&b[1], (void *)len, __ATOMIC_RELAXED);
-  cache->freed[words] = b;
+  uint32_t n = cache->nfreed[words];
+  if (HRC_UNLIKELY(n >= hrc_cache_limit[words])) return false;
+  *(void **)block = cache->freed[words];
+  cache->freed[words] = block;
+  cache->nfreed[words] = n + 1;
   return true;
 }
 
