@@ -45,9 +45,7 @@ static void trim_after_collection(hrc_cache_t *c) {
     c->ready[w] = trim_list(c->ready[w], w, HRC_CACHE_TRIM_BYTES, &unused);
   }
 }
-#endif
 
-#if HRC_TRACING
 /* A fresh batch from bdwgc lists one heap block's objects in address order; start it at a
  * pseudo-random element instead, so that objects built one after another in different
  * batches do not land at the same offsets of their 4 KiB blocks and contend for one L1 set

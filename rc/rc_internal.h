@@ -37,8 +37,6 @@ HRC_HIDDEN size_t hrc_block_usable(const hrc_obj_t *o);
 
 /* ---- freeing (rc/free.c) ---- */
 
-/* Free a dead object and every object that dies with it, without recursion. */
-HRC_HIDDEN void hrc_free_dead(hrc_obj_t *o);
 /* Give up one reference to a non-local object (shared, sticky, immortal); true if it died. */
 HRC_HIDDEN bool hrc_shared_release(hrc_obj_t *o);
 
@@ -54,8 +52,6 @@ static inline hrc_obj_t **hrc_slots(hrc_obj_t *o, size_t *n) {
 }
 
 /* ---- threads (rc/thread.c) ---- */
-
-typedef struct hrc_thread_s hrc_thread_t;
 
 extern HRC_TLS bool hrc_thread_registered;
 HRC_HIDDEN HRC_COLD void hrc_thread_register(void);

@@ -279,6 +279,22 @@ Test(rc, free_left_spine_of_ten_million_on_small_stack, .timeout = 120) {
   cr_assert(eq(i64, live_delta(), 0));
 }
 
+/* A spine whose every node also holds a two-cell list: each level leaves one more dying
+ * object pending, so the free walk's frame stack overflows into the pointer-reversal walk. */
+static void *drop_bushy_spine(void *arg) {
+  (void)arg;
+  hrc_obj_t *s = hrc_box_int(0);
+  for (long i = 0; i < 1000000; i++)
+    s = mk_node(s, mk_cons(hrc_box_int(i), mk_cons(hrc_box_int(i), hrc_box_int(0))), hrc_box_int(i));
+  hrc_drop(s);
+  return NULL;
+}
+
+Test(rc, free_walk_beyond_its_frame_stack_on_small_stack, .timeout = 120) {
+  run_on_small_stack(drop_bushy_spine, NULL, 64 * 1024);
+  cr_assert(eq(i64, live_delta(), 0));
+}
+
 static void *drop_fields_of_deep_token(void *arg) {
   (void)arg;
   hrc_obj_t *top = mk_cons(build_spine(1000000, 0), hrc_box_int(1));
