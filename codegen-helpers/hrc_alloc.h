@@ -39,9 +39,9 @@ typedef hrc_obj_t *hrc_reuse_t;
  * which recycles them across sizes. hybrid: 6 MiB, because a block the cache does not keep is
  * garbage until the next collection; after each collection the owning thread trims its lists
  * to HRC_CACHE_TRIM_BYTES at its next refill (hrc_cache_refill), handing the rest back to the
- * collector. Measured on bench/binarytrees depth 18 (release, stats off; rc 0.40 s in the same
- * runs): 1 MiB 0.47 s, 20 collections, 31 MB peak RSS; 4 MiB 0.43 s, 12, 31 MB; 6 MiB 0.41 s,
- * 8, 24 MB; 8 MiB 0.51 s, 8, 24 MB (longer lists lose locality). */
+ * collector. Measured on bench/binarytrees depth 18 (release, stats off; rc 0.34 s in the same
+ * runs): 4 MiB 0.36 s, 12 collections, 31 MB peak RSS; 6 MiB 0.32 s, 8, 24 MB; 8 MiB 0.38 s,
+ * 8, 24 MB (longer lists lose locality); an earlier build with a 1 MiB cap collected 20 times. */
 #if HRC_TRACING
 #define HRC_CACHE_CLASS_BYTES (6u << 20)
 #else
