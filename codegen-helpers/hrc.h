@@ -23,6 +23,7 @@
 #include "hrc_closure.h"
 #include "hrc_data.h"
 #include "hrc_trmc.h"
+#include "hrc_defer.h"
 
 /* Print one line "hrc: <message>" to stderr and abort: for misuse that cannot continue. */
 HRC_API HRC_NORETURN HRC_COLD void hrc_fatal(const char *fmt, ...)

@@ -22,7 +22,12 @@
   X(reuses, "in-place reuses")                                                                     \
   X(tokens_freed, "reuse tokens freed unused")                                                     \
   X(shared_marked, "objects marked shared")                                                        \
-  X(sticky, "counts made sticky")
+  X(sticky, "counts made sticky")                                                                  \
+  X(defers_run, "deferred calls run")                                                            \
+  X(defer_records, "heap defer records made")                                                    \
+  X(defer_record_reuses, "heap defer records reused from the pool")                             \
+  X(panics, "panics")                                                                            \
+  X(recovers, "panics recovered")
 
 /* Per-thread counters. live_* may go negative in one thread when another thread frees what it
  * allocated; their sums over threads are exact. */

@@ -201,6 +201,10 @@ static const char *tag_name(int tag, char *buf, size_t len) {
     return "array";
   case HRC_TAG_SCALARS:
     return "scalars";
+  case HRC_TAG_DEFER:
+    return "defer record";
+  case HRC_TAG_ERROR:
+    return "runtime error";
   default:
     snprintf(buf, len, "tag %d", tag);
     return buf;

@@ -11,6 +11,7 @@
 #include <pthread.h>
 
 #include "cache_internal.h"
+#include "defer_internal.h"
 #include "rc_internal.h"
 #if HRC_TRACING
 #include "backstop_internal.h"
@@ -23,6 +24,7 @@ static pthread_once_t process_once = PTHREAD_ONCE_INIT;
 /* Runs at thread exit (pthread key destructor): release what the thread holds. */
 static void thread_exit(void *unused) {
   (void)unused;
+  hrc_defer_thread_exit();
   hrc_stats_thread_exit();
 #if HRC_DEBUG
   hrc_debug_thread_exit();

@@ -1,0 +1,38 @@
+/* defer_internal.h: what defer/defer.c and defer/panic.c share.
+ *
+ * A panic record lives in the C frame of hrc_panic (or hrc_thread_exit) that started it and is
+ * linked from the thread's state, newest first. The C stack grows downwards, so a record whose
+ * address is below a frame's was started by that frame or by something it called: when a
+ * recover lands in a frame, every panic below it ends (Go: "the original panic had to be in
+ * frame F or a descendant of F").
+ */
+#ifndef HRC_DEFER_INTERNAL_H
+#define HRC_DEFER_INTERNAL_H
+
+#include "rc_internal.h"
+
+struct hrc_panic_s {
+  hrc_panic_t *link;  /* the next older panic */
+  hrc_obj_t *value;   /* owned; still printed after a recover, like Go's [recovered] */
+  hrc_recover_t call; /* token of the deferred call it is running now */
+  hrc_closure_t *held; /* that call's closure, one reference held until it returns */
+  bool recovered;     /* a recover took its value; it ends when that call returns */
+  bool goexit;        /* a thread exit: runs like a panic, cannot be recovered, prints nothing */
+};
+
+/* Records the pool keeps; beyond them records go back to the block caches. */
+#define HRC_DEFER_POOL_MAX 256u
+
+/* This thread's state, made on first use. */
+static inline hrc_defer_state_t *hrc_defer_state(void) {
+  hrc_defer_state_t *st = hrc_tls_defer;
+  return st != NULL ? st : hrc_defer_state_cold();
+}
+
+/* Take the newest pending deferred call of fr into *fn; false when none is left. */
+HRC_HIDDEN bool hrc_frame_take(hrc_defer_state_t *st, hrc_frame_t *fr, hrc_closure_t **fn);
+
+/* This thread's exit: release its state and its pool (called from rc/thread.c). */
+HRC_HIDDEN void hrc_defer_thread_exit(void);
+
+#endif
