@@ -10,8 +10,11 @@
  *     first, each with hrc_defer_run_slot, which clears the bit before the call.
  *   - records: each defer pushes a record on the frame's list, newest first; a record is
  *     either in the C frame (hrc_defer_stack, for defers that run at most once per call) or
- *     an RC object from the thread's pool (hrc_defer_heap, for defers in loops). The exit code
- *     calls hrc_frame_exit, which runs them newest first.
+ *     on the thread's record stack (hrc_defer_heap, for defers in loops): records are
+ *     strictly last-in first-out per thread, so they are bump-allocated in chunks and each
+ *     one's memory is reused in place by the next defer once its call has returned; a record
+ *     may carry its closure inline (hrc_defer_heap_closure), so a loop defer allocates
+ *     nothing. The exit code calls hrc_frame_exit, which runs them newest first.
  * Every exit path runs the frame's deferred calls and then leaves the chain (hrc_frame_exit).
  *
  * Ownership: a slot or record owns one reference to its closure; running the call hands that
@@ -50,8 +53,9 @@
 typedef uint64_t hrc_recover_t;
 #define HRC_NO_RECOVER ((hrc_recover_t)0)
 
-/* A defer record. Heap records are objects (tag HRC_TAG_DEFER, scan 2: next and fn) from the
- * thread's pool; stack records live in a C frame and carry HRC_DEFER_STACK_MARK in the tag. */
+/* A defer record. Heap records sit on the thread's record stack with tag HRC_TAG_DEFER and
+ * their size in `words` (an inline closure follows the record); stack records live in a C
+ * frame and carry HRC_DEFER_STACK_MARK in the tag. */
 typedef struct hrc_defer_rec_s {
   hrc_obj_t header;
   struct hrc_defer_rec_s *next; /* the next older record of the same frame */
@@ -59,11 +63,14 @@ typedef struct hrc_defer_rec_s {
 } hrc_defer_rec_t;
 
 #define HRC_DEFER_STACK_MARK 0u
+/* Largest record with an inline closure, in words (the header's size field holds it). */
+#define HRC_DEFER_INLINE_MAX_WORDS 255u
 
 /* Where a recovered panic resumes: a jump buffer in the frame that deferred the recovering
  * call. Only frames where a recover can land need one. */
 typedef struct hrc_landing_s {
   jmp_buf jb;
+  char *records_top; /* the record stack's top when the landing was set */
 } hrc_landing_t;
 
 /* A function's defer frame, in its C frame. Invariants: linked into the thread's chain from
@@ -81,7 +88,8 @@ typedef struct hrc_frame_s {
 typedef struct hrc_panic_s hrc_panic_t; /* defer/defer_internal.h */
 
 /* A thread's defer state: in memory the collector scans (uncollectable in gc and hybrid), so
- * nothing a pending record, a panic or the pool refers to is reclaimed while it is needed.
+ * nothing a pending record or a panic refers to is reclaimed while it is needed (record
+ * chunks are scanned root memory too).
  * Only its own thread touches it. */
 typedef struct hrc_defer_state_s {
   hrc_frame_t *top;            /* the newest frame of the chain, or NULL */
@@ -89,15 +97,21 @@ typedef struct hrc_defer_state_s {
   hrc_closure_t *invoking;     /* the deferred call the panic machinery is starting, if any */
   hrc_recover_t invoking_call; /* its token */
   hrc_recover_t serial;        /* the last token handed out */
-  hrc_defer_rec_t *pool;       /* free heap records, reused newest first */
-  uint32_t npool;              /* records in the pool */
+  /* The record stack: heap records in [records_base, records_top) of the current chunk,
+   * older ones in older chunks (defer/defer.c). */
+  char *records_top;
+  char *records_end;
+  char *records_base;
+  void *chunk; /* the current chunk */
+  void *spare; /* an empty chunk kept for the next push past the current one */
 } hrc_defer_state_t;
 
 /* This thread's state, or NULL before its first frame. */
 extern HRC_API __thread __attribute__((tls_model("initial-exec"))) hrc_defer_state_t *hrc_tls_defer;
 
 HRC_API HRC_COLD hrc_defer_state_t *hrc_defer_state_cold(void);
-HRC_API HRC_COLD hrc_defer_rec_t *hrc_defer_record_cold(void);
+HRC_API HRC_COLD hrc_defer_rec_t *hrc_defer_push_cold(size_t bytes);
+HRC_API HRC_COLD void hrc_defer_pop_cold(hrc_defer_rec_t *r);
 HRC_API HRC_NOINLINE void hrc_frame_run_records(hrc_frame_t *fr);
 HRC_API HRC_NORETURN HRC_COLD void hrc_defer_nil_cold(void);
 HRC_API HRC_COLD void hrc_frame_misuse_cold(hrc_frame_t *fr);
@@ -117,7 +131,9 @@ static inline void hrc_frame_enter(hrc_frame_t *fr) {
  *     if (HRC_FRAME_LANDING(&fr, &land)) goto recovered;
  * true when control arrives there from a recovered panic. A macro: setjmp must be called in
  * the function whose frame it saves. */
-#define HRC_FRAME_LANDING(fr, land) ((fr)->landing = (land), _setjmp((land)->jb) != 0)
+#define HRC_FRAME_LANDING(fr, land)                                                               \
+  ((fr)->landing = (land), (land)->records_top = hrc_tls_defer->records_top,                     \
+   _setjmp((land)->jb) != 0)
 
 /* Run a deferred call, handing it the slot's or record's reference; a nil one panics as Go's
  * call of a nil function does. */
@@ -133,8 +149,19 @@ static inline void hrc_defer_open(hrc_frame_t *fr, unsigned i, hrc_closure_t *fn
   fr->bits |= 1u << i;
 }
 
-/* Exit code of an open-coded frame, once per site, highest site first: run site i if pending,
- * clearing its bit first so that a panic in the call does not run it again. */
+/* Exit code of an open-coded frame, once per site, highest site first: whether site i is
+ * pending, clearing its bit so that a panic in the call does not run it again. The compiler
+ * then calls the deferred function directly, as Go's open-coded exit does; the slot's closure
+ * is what a panic would have called. */
+static inline bool hrc_defer_take_slot(hrc_frame_t *fr, unsigned i) {
+  uint32_t bit = 1u << i;
+  if (!(fr->bits & bit)) return false;
+  fr->bits &= ~bit;
+  HRC_STAT_ADD(defers_run, 1);
+  return true;
+}
+
+/* The same, calling the slot's closure (when the compiler does not know the function). */
 static inline void hrc_defer_run_slot(hrc_frame_t *fr, unsigned i) {
   if (fr->bits & (1u << i)) {
     fr->bits &= ~(1u << i);
@@ -150,23 +177,50 @@ static inline void hrc_defer_stack(hrc_frame_t *fr, hrc_defer_rec_t *rec, hrc_cl
   fr->records = rec;
 }
 
-/* Defer fn with a heap record from this thread's pool (a defer in a loop); constant time. */
+/* A heap record of `bytes` bytes on top of this thread's record stack; constant time. */
+static inline hrc_defer_rec_t *hrc_defer_push(size_t bytes) {
+  hrc_defer_state_t *st = hrc_tls_defer; /* set: the frame was entered on this thread */
+  char *p = st->records_top;
+  if (HRC_UNLIKELY((size_t)(st->records_end - p) < bytes)) return hrc_defer_push_cold(bytes);
+  st->records_top = p + bytes;
+  return (hrc_defer_rec_t *)p;
+}
+
+/* Defer the closure fn (owned) with a heap record (a defer in a loop). */
 static inline void hrc_defer_heap(hrc_frame_t *fr, hrc_closure_t *fn) {
-  hrc_defer_state_t *st = hrc_tls_defer; /* set: fr was entered on this thread */
-  hrc_defer_rec_t *r = st->pool;
-  if (HRC_LIKELY(r != NULL)) {
-    st->pool = r->next;
-    st->npool--;
-#if HRC_WITH_STATS
-    hrc_stats_alloc(HRC_TAG_DEFER, sizeof(hrc_defer_rec_t));
-    HRC_STAT_ADD(defer_record_reuses, 1);
-#endif
-  } else {
-    r = hrc_defer_record_cold();
-  }
+  hrc_defer_rec_t *r = hrc_defer_push(sizeof(hrc_defer_rec_t));
+  r->header = (hrc_obj_t){.rc = HRC_RC_IMMORTAL, .tag = HRC_TAG_DEFER, .words = 3};
+  HRC_STAT_ADD(defer_records, 1);
   r->fn = fn;
   r->next = fr->records;
   fr->records = r;
+}
+
+/* Defer a closure carried inside its heap record: returns it, with room for n captured values
+ * and scalar_bytes of scalars, for the caller to fill. Nothing is allocated: the record and
+ * the closure go when the call returns. The closure is immortal (hrc_closure_init_frame): its
+ * code borrows self and takes the captured values over, since it runs exactly once. */
+static inline hrc_closure_t *hrc_defer_heap_closure(hrc_frame_t *fr, hrc_code_t code, size_t n,
+                                                    size_t scalar_bytes) {
+  size_t bytes = sizeof(hrc_defer_rec_t) + ((hrc_closure_size(n, scalar_bytes) + 7) & ~(size_t)7);
+  if (HRC_UNLIKELY(bytes > HRC_DEFER_INLINE_MAX_WORDS * 8)) hrc_closure_too_big(n);
+  hrc_defer_rec_t *r = hrc_defer_push(bytes);
+  r->header = (hrc_obj_t){.rc = HRC_RC_IMMORTAL, .tag = HRC_TAG_DEFER, .words = (uint8_t)(bytes / 8)};
+  HRC_STAT_ADD(defer_records, 1);
+  hrc_closure_t *c = hrc_closure_init_frame((hrc_closure_t *)(r + 1), code, n, scalar_bytes);
+  r->fn = c;
+  r->next = fr->records;
+  fr->records = r;
+  return c;
+}
+
+/* A record's call has returned: give its memory back (the newest heap record of the thread). */
+static inline void hrc_defer_pop(hrc_defer_rec_t *r) {
+  hrc_defer_state_t *st = hrc_tls_defer;
+  if (r->header.tag != HRC_TAG_DEFER) return; /* a stack record */
+  if (HRC_LIKELY((char *)r >= st->records_base && (char *)r < st->records_end))
+    st->records_top = (char *)r;
+  else hrc_defer_pop_cold(r);
 }
 
 /* Leave the chain. Every deferred call must have run (hrc_frame_exit does that). */
@@ -179,11 +233,24 @@ static inline void hrc_frame_leave(hrc_frame_t *fr) {
   st->top = fr->prev;
 }
 
-/* The exit of a frame with records: run them newest first, then leave the chain. */
+/* The exit of a frame with records: run them newest first, then leave the chain. One record
+ * (a function's only defer) runs inline; more go through the library's loop. */
 static inline void hrc_frame_exit(hrc_frame_t *fr) {
-  if (fr->records != NULL) hrc_frame_run_records(fr);
+  hrc_defer_rec_t *r = fr->records;
+  if (r != NULL) {
+    if (HRC_LIKELY(r->next == NULL)) {
+      fr->records = NULL;
+      hrc_defer_invoke(r->fn);
+      hrc_defer_pop(r);
+    } else {
+      hrc_frame_run_records(fr);
+    }
+  }
   hrc_frame_leave(fr);
 }
+
+/* Bytes of heap records pending on this thread's record stack (tests, debuggers). */
+HRC_API size_t hrc_defer_records_bytes(void);
 
 /* ---- panic, recover, thread exit (defer/panic.c) ---- */
 

@@ -24,8 +24,7 @@
   X(shared_marked, "objects marked shared")                                                        \
   X(sticky, "counts made sticky")                                                                  \
   X(defers_run, "deferred calls run")                                                            \
-  X(defer_records, "heap defer records made")                                                    \
-  X(defer_record_reuses, "heap defer records reused from the pool")                             \
+  X(defer_records, "heap defer records")                                                         \
   X(panics, "panics")                                                                            \
   X(recovers, "panics recovered")
 

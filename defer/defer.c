@@ -1,23 +1,37 @@
-/* defer.c: each thread's defer state, the heap-record pool and the runner of a frame's records.
+/* defer.c: each thread's defer state, its record stack and the runner of a frame's records.
  *
  * The state record comes from hrc_heap_alloc_root: uncollectable memory that bdwgc scans in
  * the tracing modes (it does not scan __thread storage; DESIGN.md section 4), so the chain
- * head, the panic chain and the pool stay visible to the collector. Frames and stack records
- * live on C stacks, which bdwgc scans; heap records are ordinary objects.
+ * head and the panic chain stay visible to the collector. Frames and stack records live on C
+ * stacks, which bdwgc scans.
  *
- * The pool: a record whose call has started goes back to its thread's pool (newest first, at
- * most HRC_DEFER_POOL_MAX), so the next heap defer reuses it in place; past that bound it is
- * freed like any dead cell. Stats count a pooled record as freed and a reused one as
- * allocated, as for blocks in the caches. Invariant: pooled records have fn == NULL, so the
- * pool pins no closure.
+ * The record stack: heap records are pushed and popped strictly last-in first-out per thread
+ * (a frame's records are run before any older frame's, and a record is popped when its call
+ * returns), so they are bump-allocated in chunks of root memory, scanned like the state. A
+ * record is popped *after* its call, so an inline closure stays valid while it runs; records
+ * its call pushes lie above it and are gone when it returns. A panic that unwinds past calls
+ * leaves their records behind; the landing resets the top (hrc_defer_reset_records).
+ * Invariants: [records_base, records_top) of the current chunk holds live records, older
+ * chunks are full up to their recorded top; at most one empty chunk is kept as a spare.
+ * Popped records keep their old contents until reused, so a chunk may pin what they held;
+ * the spare and the current chunk bound that to 2 chunks.
  */
 #include <pthread.h>
 
-#include "block_internal.h"
 #include "defer_internal.h"
 #include "heap_internal.h"
 
 __thread __attribute__((tls_model("initial-exec"))) hrc_defer_state_t *hrc_tls_defer;
+
+/* A chunk of the record stack. */
+typedef struct chunk_s {
+  struct chunk_s *prev; /* the next older chunk */
+  char *top;            /* where the stack stood in this chunk when a newer one began */
+  char *end;
+  _Alignas(16) char data[];
+} chunk_t;
+
+#define CHUNK_BYTES (64u * 1024u) /* records per chunk: 2048 of the smallest size */
 
 /* First defer frame of this thread: register the thread, then make its state record. */
 hrc_defer_state_t *hrc_defer_state_cold(void) {
@@ -28,41 +42,93 @@ hrc_defer_state_t *hrc_defer_state_cold(void) {
   return st;
 }
 
-/* The pool is empty: a fresh record (an object with two scanned fields). */
-hrc_defer_rec_t *hrc_defer_record_cold(void) {
-  HRC_STAT_ADD(defer_records, 1);
-  return (hrc_defer_rec_t *)hrc_alloc(sizeof(hrc_defer_rec_t), HRC_TAG_DEFER, 2);
+/* Make c the current chunk with its top at top. */
+static void enter_chunk(hrc_defer_state_t *st, chunk_t *c, char *top) {
+  st->chunk = c;
+  st->records_base = c->data;
+  st->records_end = c->end;
+  st->records_top = top;
 }
 
-/* A record's call has been taken: back to the pool, or freed when the pool is full; stack
- * records belong to their C frame. */
-static void release_record(hrc_defer_state_t *st, hrc_defer_rec_t *r) {
-  if (r->header.tag == HRC_DEFER_STACK_MARK) return;
-  r->fn = NULL;
-  if (HRC_LIKELY(st->npool < HRC_DEFER_POOL_MAX)) {
-    hrc_stats_on_free(&r->header);
-    r->next = st->pool;
-    st->pool = r;
-    st->npool++;
+/* A new chunk with room for at least `bytes`. */
+static chunk_t *new_chunk(size_t bytes) {
+  size_t size = sizeof(chunk_t) + (bytes > CHUNK_BYTES ? bytes : CHUNK_BYTES);
+  chunk_t *c = hrc_heap_alloc_root(size);
+  if (c == NULL) hrc_out_of_memory(size);
+  c->end = (char *)c + size;
+  return c;
+}
+
+/* An emptied chunk becomes the spare; the previous spare is freed. */
+static void retire(hrc_defer_state_t *st, chunk_t *c) {
+  if (st->spare != NULL) hrc_heap_free_root(st->spare);
+  st->spare = c;
+}
+
+/* The current chunk cannot hold `bytes` more: continue in the spare or a new chunk. */
+hrc_defer_rec_t *hrc_defer_push_cold(size_t bytes) {
+  hrc_defer_state_t *st = hrc_tls_defer;
+  chunk_t *cur = st->chunk, *next = st->spare;
+  if (cur != NULL) cur->top = st->records_top;
+  if (next != NULL && (size_t)(next->end - next->data) >= bytes) st->spare = NULL;
+  else next = new_chunk(bytes);
+  next->prev = cur;
+  enter_chunk(st, next, next->data + bytes);
+  return (hrc_defer_rec_t *)next->data;
+}
+
+/* Move the stack's top back to p, which lies in the current chunk or an older one (p may be
+ * a chunk's end); the chunks above it are emptied. */
+static void set_top(hrc_defer_state_t *st, char *p) {
+  chunk_t *c = st->chunk;
+  while (c != NULL && !(p >= c->data && p <= c->end)) {
+    chunk_t *older = c->prev;
+    retire(st, c);
+    c = older;
+  }
+  if (c == NULL) hrc_fatal("defer record stack: %p is in no chunk (records run out of order)", p);
+  enter_chunk(st, c, p);
+}
+
+/* The popped record is not in the current chunk: that chunk is empty; go back to r's. */
+void hrc_defer_pop_cold(hrc_defer_rec_t *r) { set_top(hrc_tls_defer, (char *)r); }
+
+void hrc_defer_reset_records(hrc_defer_state_t *st, hrc_frame_t *fr) {
+  char *top = fr->landing->records_top;
+  for (hrc_defer_rec_t *r = fr->records; r != NULL; r = r->next) {
+    if (r->header.tag == HRC_TAG_DEFER) {
+      top = (char *)r + (size_t)r->header.words * 8;
+      break;
+    }
+  }
+  if (top != NULL) {
+    set_top(st, top);
     return;
   }
-  r->next = NULL;
-  hrc_free_cell(&r->header); /* nothing in gc mode: the collector takes it */
+  /* No record was pending when the landing was set: empty the whole stack. */
+  chunk_t *c = st->chunk;
+  if (c == NULL) return;
+  while (c->prev != NULL) {
+    chunk_t *older = c->prev;
+    retire(st, c);
+    c = older;
+  }
+  enter_chunk(st, c, c->data);
 }
 
-/* Normal exit of a frame with records: newest first, each record released before its call. */
+/* Normal exit of a frame with records: newest first; each record is unlinked before its call
+ * (a panic in the call must not run it again) and popped after it. */
 void hrc_frame_run_records(hrc_frame_t *fr) {
-  hrc_defer_state_t *st = hrc_tls_defer;
   hrc_defer_rec_t *r;
   while ((r = fr->records) != NULL) {
     fr->records = r->next;
-    hrc_closure_t *fn = r->fn;
-    release_record(st, r);
-    hrc_defer_invoke(fn);
+    hrc_defer_invoke(r->fn);
+    hrc_defer_pop(r);
   }
 }
 
-bool hrc_frame_take(hrc_defer_state_t *st, hrc_frame_t *fr, hrc_closure_t **fn) {
+bool hrc_frame_take(hrc_frame_t *fr, hrc_closure_t **fn, hrc_defer_rec_t **rec) {
+  *rec = NULL;
   if (fr->bits != 0) {
     unsigned i = 31u - (unsigned)__builtin_clz(fr->bits);
     fr->bits &= ~(1u << i);
@@ -73,7 +139,7 @@ bool hrc_frame_take(hrc_defer_state_t *st, hrc_frame_t *fr, hrc_closure_t **fn) 
   if (r == NULL) return false;
   fr->records = r->next;
   *fn = r->fn;
-  release_record(st, r);
+  *rec = r;
   return true;
 }
 
@@ -104,16 +170,24 @@ void hrc_recover_forward(hrc_closure_t *self, hrc_closure_t *callee) {
   if (st != NULL && self != NULL && st->invoking == self) st->invoking = callee;
 }
 
+size_t hrc_defer_records_bytes(void) {
+  hrc_defer_state_t *st = hrc_tls_defer;
+  if (st == NULL || st->chunk == NULL) return 0;
+  size_t bytes = (size_t)(st->records_top - st->records_base);
+  for (chunk_t *c = ((chunk_t *)st->chunk)->prev; c != NULL; c = c->prev)
+    bytes += (size_t)(c->top - c->data);
+  return bytes;
+}
+
 void hrc_defer_thread_exit(void) {
   hrc_defer_state_t *st = hrc_tls_defer;
   if (st == NULL) return;
   hrc_tls_defer = NULL;
-  while (st->pool != NULL) {
-    hrc_defer_rec_t *r = st->pool;
-    st->pool = r->next;
-#if HRC_COUNTING
-    hrc_block_release(&r->header); /* counted as freed when it entered the pool */
-#endif
+  for (chunk_t *c = st->chunk; c != NULL;) {
+    chunk_t *older = c->prev;
+    hrc_heap_free_root(c);
+    c = older;
   }
+  if (st->spare != NULL) hrc_heap_free_root(st->spare);
   hrc_heap_free_root(st);
 }

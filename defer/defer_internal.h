@@ -20,17 +20,18 @@ struct hrc_panic_s {
   bool goexit;        /* a thread exit: runs like a panic, cannot be recovered, prints nothing */
 };
 
-/* Records the pool keeps; beyond them records go back to the block caches. */
-#define HRC_DEFER_POOL_MAX 256u
-
 /* This thread's state, made on first use. */
 static inline hrc_defer_state_t *hrc_defer_state(void) {
   hrc_defer_state_t *st = hrc_tls_defer;
   return st != NULL ? st : hrc_defer_state_cold();
 }
 
-/* Take the newest pending deferred call of fr into *fn; false when none is left. */
-HRC_HIDDEN bool hrc_frame_take(hrc_defer_state_t *st, hrc_frame_t *fr, hrc_closure_t **fn);
+/* Take the newest pending deferred call of fr into *fn (and its heap or stack record, to pop
+ * when the call returns, into *rec); false when none is left. */
+HRC_HIDDEN bool hrc_frame_take(hrc_frame_t *fr, hrc_closure_t **fn, hrc_defer_rec_t **rec);
+/* A landing in fr: the record stack's top goes back to fr's newest pending heap record, or to
+ * where it stood when fr set its landing. */
+HRC_HIDDEN void hrc_defer_reset_records(hrc_defer_state_t *st, hrc_frame_t *fr);
 
 /* This thread's exit: release its state and its pool (called from rc/thread.c). */
 HRC_HIDDEN void hrc_defer_thread_exit(void);

@@ -114,6 +114,7 @@ static HRC_NORETURN void land(hrc_defer_state_t *st, hrc_frame_t *fr) {
               (void *)fr);
   st->panic = q;
   st->invoking = NULL;
+  hrc_defer_reset_records(st, fr);
   _longjmp(fr->landing->jb, 1);
 }
 
@@ -138,11 +139,13 @@ static void run_deferred(hrc_defer_state_t *st, hrc_panic_t *p) {
     hrc_frame_t *fr = st->top;
     if (fr == NULL) finish(st, p);
     hrc_closure_t *fn;
-    if (!hrc_frame_take(st, fr, &fn)) {
+    hrc_defer_rec_t *rec;
+    if (!hrc_frame_take(fr, &fn, &rec)) {
       st->top = fr->prev;
       continue;
     }
     invoke(st, p, fn);
+    if (rec != NULL) hrc_defer_pop(rec);
     if (p->recovered) land(st, fr);
   }
 }

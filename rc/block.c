@@ -66,7 +66,7 @@ size_t hrc_large_size_in(const hrc_obj_t *tok) {
 
 /* Stop a wrong size, tag or scan count at the allocation that has it. */
 static void check_alloc_args(size_t size, unsigned tag, unsigned scan) {
-  bool runtime_object = tag == HRC_TAG_CLOSURE || tag == HRC_TAG_DEFER || tag == HRC_TAG_ERROR;
+  bool runtime_object = tag == HRC_TAG_CLOSURE || tag == HRC_TAG_ERROR;
   if (HRC_UNLIKELY(tag > HRC_TAG_MAX_CTOR && !runtime_object))
     hrc_fatal("alloc with tag %u, which is reserved for hrc (constructor tags are 0..%u)", tag,
               HRC_TAG_MAX_CTOR);

@@ -482,11 +482,11 @@ static hrc_obj_t *call_g_thunk(hrc_closure_t *self) {
 }
 
 Test(recover, closure_value_deferred_with_an_argument_recovers) {
-  hrc_closure_t *g = hrc_closure_alloc((hrc_code_t)g_recovers, 0, 0);
   hrc_frame_t fr;
   hrc_landing_t land;
   volatile int landed = 0;
   ENTER_LANDING(fr, land);
+  hrc_closure_t *g = hrc_closure_alloc((hrc_code_t)g_recovers, 0, 0);
   hrc_closure_t *t = hrc_closure_alloc((hrc_code_t)call_g_thunk, 2, 0);
   t->env[0] = &g->header;
   t->env[1] = hrc_box_int(9);
@@ -1382,9 +1382,7 @@ Test(stress, captured_values_live_while_pending, .init = remember_live) {
 #endif
 }
 
-#if HRC_COUNTING && HRC_WITH_STATS
-/* After the calls run, records go back to the pool and are reused in place; closure
- * environments are freed (stats prove both). */
+#if HRC_WITH_STATS
 static int64_t stat_of(size_t offset) {
   hrc_stats_report_t r;
   hrc_stats_get(&r);
@@ -1392,22 +1390,94 @@ static int64_t stat_of(size_t offset) {
 }
 #define STAT(name) stat_of(offsetof(hrc_stats_report_t, name))
 
+/* A loop defer whose closure rides in its record: the thunk borrows self and takes the
+ * captured cell over (it runs exactly once). */
+static hrc_obj_t *inline_note_cell(hrc_closure_t *self) {
+  hrc_obj_t *cell = self->env[0];
+  note((char)int_of(as_cons(cell)->head));
+  hrc_drop(cell);
+  return NULL;
+}
+
+static void loop_inline_defers(int n) {
+  hrc_frame_t fr;
+  hrc_frame_enter(&fr);
+  for (int i = 0; i < n; i++) {
+    hrc_closure_t *c = hrc_defer_heap_closure(&fr, (hrc_code_t)inline_note_cell, 1, 0);
+    c->env[0] = mk_cons(hrc_box_int('0' + i), hrc_box_int(0));
+  }
+  hrc_frame_exit(&fr);
+}
+
+/* After the calls run, records are popped and their memory reused in place, and closure
+ * environments are freed: stats and the record stack prove both. */
 Test(stress, records_and_environments_are_freed_and_reused, .init = remember_live) {
   reset_trail();
-  loop_defers(5); /* warm the pool */
-  int64_t frees0 = STAT(frees), made0 = STAT(defer_records), reused0 = STAT(defer_record_reuses);
+  loop_defers(5); /* the thread's record stack exists from here on */
+  int64_t allocs0 = STAT(allocs), records0 = STAT(defer_records);
+#if HRC_COUNTING
+  int64_t frees0 = STAT(frees);
+#endif
   int64_t run0 = STAT(defers_run);
   for (int round = 0; round < 100; round++) {
     reset_trail();
     loop_defers(10);
+    cr_assert(eq(str, trail, "9876543210"));
   }
-  int64_t run = STAT(defers_run) - run0, made = STAT(defer_records) - made0;
-  int64_t reused = STAT(defer_record_reuses) - reused0, frees = STAT(frees) - frees0;
+  int64_t run = STAT(defers_run) - run0, records = STAT(defer_records) - records0;
   cr_assert(eq(i64, run, 1000));
-  cr_assert(eq(i64, made, 5), "only the records beyond the warm pool are new");
-  cr_assert(eq(i64, reused, 995));
-  cr_assert(eq(i64, frees, 2000), "1000 records and 1000 environments");
+  cr_assert(eq(i64, records, 1000));
+  cr_assert(eq(i64, hrc_defer_records_bytes(), 0), "every record popped");
+#if HRC_COUNTING
+  int64_t frees = STAT(frees) - frees0, allocs = STAT(allocs) - allocs0;
+  cr_assert(eq(i64, allocs, 1000), "one closure per defer, no record allocated");
+  cr_assert(eq(i64, frees, 1000), "each environment freed after its call");
   cr_assert(eq(i64, live_delta(), 0));
-  cr_assert(eq(i64, hrc_tls_defer->npool, 10));
+#endif
+  allocs0 = STAT(allocs);
+  for (int round = 0; round < 100; round++) {
+    reset_trail();
+    loop_inline_defers(10);
+    cr_assert(eq(str, trail, "9876543210"));
+  }
+  int64_t cells = STAT(allocs) - allocs0;
+  cr_assert(eq(i64, cells, 1000), "inline closures: only the captured cells are allocated");
+  cr_assert(eq(i64, hrc_defer_records_bytes(), 0));
+#if HRC_COUNTING
+  cr_assert(eq(i64, live_delta(), 0));
+#endif
 }
 #endif
+
+/* A recover lands in a frame whose records sit below records of the aborted calls above it:
+ * the record stack's top goes back to the frame's newest pending record. */
+static hrc_obj_t *defers_then_panics(hrc_closure_t *self) {
+  done(self);
+  hrc_frame_t fr;
+  hrc_frame_enter(&fr);
+  for (int i = 0; i < 5000; i++) hrc_defer_heap_closure(&fr, (hrc_code_t)does_nothing, 0, 0);
+  hrc_panic_str("deep");
+}
+
+static hrc_obj_t *does_nothing_borrowed(hrc_closure_t *self) {
+  (void)self;
+  note('.');
+  return NULL;
+}
+
+Test(stress, a_landing_resets_the_record_stack) {
+  reset_trail();
+  size_t before = hrc_defer_records_bytes();
+  hrc_frame_t fr;
+  hrc_landing_t land;
+  ENTER_LANDING(fr, land);
+  for (int i = 0; i < 3000; i++) hrc_defer_heap_closure(&fr, (hrc_code_t)does_nothing_borrowed, 0, 0);
+  hrc_defer_heap(&fr, clo0(squelch));
+  hrc_defer_heap(&fr, clo0(defers_then_panics));
+  hrc_panic_str("first");
+out:
+  cr_assert(hrc_defer_records_bytes() > before, "the 3000 pending records remain");
+  hrc_frame_exit(&fr);
+  cr_assert(eq(u64, hrc_defer_records_bytes(), before));
+  cr_assert(eq(u64, trail_len, 255)); /* the trail holds 255 of the 3000 notes */
+}
