@@ -53,18 +53,28 @@
 typedef uint64_t hrc_recover_t;
 #define HRC_NO_RECOVER ((hrc_recover_t)0)
 
-/* A defer record. Heap records sit on the thread's record stack with tag HRC_TAG_DEFER and
- * their size in `words` (an inline closure follows the record); stack records live in a C
- * frame and carry HRC_DEFER_STACK_MARK in the tag. */
+/* A defer record: the link to the next older record of the same frame, whose low bits say
+ * what kind of record this is, and the closure. A stack record lives in a C frame; a heap
+ * record (HRC_DEFER_HEAP) on the thread's record stack; an inline record (also
+ * HRC_DEFER_INLINE) carries its closure in place of `fn`, so it ends where the closure ends. */
 typedef struct hrc_defer_rec_s {
-  hrc_obj_t header;
-  struct hrc_defer_rec_s *next; /* the next older record of the same frame */
-  hrc_closure_t *fn;            /* owned; NULL when Go code deferred a nil function */
+  uintptr_t link;
+  hrc_closure_t *fn; /* owned; NULL when Go code deferred a nil function */
 } hrc_defer_rec_t;
 
-#define HRC_DEFER_STACK_MARK 0u
-/* Largest record with an inline closure, in words (the header's size field holds it). */
-#define HRC_DEFER_INLINE_MAX_WORDS 255u
+#define HRC_DEFER_HEAP   1u
+#define HRC_DEFER_INLINE 2u
+#define HRC_DEFER_KINDS  7u
+
+/* The next older record of the same frame. */
+static inline hrc_defer_rec_t *hrc_defer_rec_next(const hrc_defer_rec_t *r) {
+  return (hrc_defer_rec_t *)(r->link & ~(uintptr_t)HRC_DEFER_KINDS);
+}
+
+/* The record's closure. */
+static inline hrc_closure_t *hrc_defer_rec_fn(hrc_defer_rec_t *r) {
+  return (r->link & HRC_DEFER_INLINE) ? (hrc_closure_t *)&r->fn : r->fn;
+}
 
 /* Where a recovered panic resumes: a jump buffer in the frame that deferred the recovering
  * call. Only frames where a recover can land need one. */
@@ -171,9 +181,8 @@ static inline void hrc_defer_run_slot(hrc_frame_t *fr, unsigned i) {
 
 /* Defer fn with a record that lives in the caller's C frame (a defer not in a loop). */
 static inline void hrc_defer_stack(hrc_frame_t *fr, hrc_defer_rec_t *rec, hrc_closure_t *fn) {
-  rec->header.tag = HRC_DEFER_STACK_MARK;
   rec->fn = fn;
-  rec->next = fr->records;
+  rec->link = (uintptr_t)fr->records;
   fr->records = rec;
 }
 
@@ -189,10 +198,9 @@ static inline hrc_defer_rec_t *hrc_defer_push(size_t bytes) {
 /* Defer the closure fn (owned) with a heap record (a defer in a loop). */
 static inline void hrc_defer_heap(hrc_frame_t *fr, hrc_closure_t *fn) {
   hrc_defer_rec_t *r = hrc_defer_push(sizeof(hrc_defer_rec_t));
-  r->header = (hrc_obj_t){.rc = HRC_RC_IMMORTAL, .tag = HRC_TAG_DEFER, .words = 3};
   HRC_STAT_ADD(defer_records, 1);
   r->fn = fn;
-  r->next = fr->records;
+  r->link = (uintptr_t)fr->records | HRC_DEFER_HEAP;
   fr->records = r;
 }
 
@@ -202,14 +210,12 @@ static inline void hrc_defer_heap(hrc_frame_t *fr, hrc_closure_t *fn) {
  * code borrows self and takes the captured values over, since it runs exactly once. */
 static inline hrc_closure_t *hrc_defer_heap_closure(hrc_frame_t *fr, hrc_code_t code, size_t n,
                                                     size_t scalar_bytes) {
-  size_t bytes = sizeof(hrc_defer_rec_t) + ((hrc_closure_size(n, scalar_bytes) + 7) & ~(size_t)7);
-  if (HRC_UNLIKELY(bytes > HRC_DEFER_INLINE_MAX_WORDS * 8)) hrc_closure_too_big(n);
-  hrc_defer_rec_t *r = hrc_defer_push(bytes);
-  r->header = (hrc_obj_t){.rc = HRC_RC_IMMORTAL, .tag = HRC_TAG_DEFER, .words = (uint8_t)(bytes / 8)};
+  size_t closure = (hrc_closure_size(n, scalar_bytes) + 7) & ~(size_t)7;
+  if (HRC_UNLIKELY(closure > HRC_SMALL_WORDS_MAX * 8)) hrc_closure_too_big(n);
+  hrc_defer_rec_t *r = hrc_defer_push(sizeof(uintptr_t) + closure);
   HRC_STAT_ADD(defer_records, 1);
-  hrc_closure_t *c = hrc_closure_init_frame((hrc_closure_t *)(r + 1), code, n, scalar_bytes);
-  r->fn = c;
-  r->next = fr->records;
+  hrc_closure_t *c = hrc_closure_init_frame(&r->fn, code, n, scalar_bytes);
+  r->link = (uintptr_t)fr->records | HRC_DEFER_HEAP | HRC_DEFER_INLINE;
   fr->records = r;
   return c;
 }
@@ -217,7 +223,7 @@ static inline hrc_closure_t *hrc_defer_heap_closure(hrc_frame_t *fr, hrc_code_t 
 /* A record's call has returned: give its memory back (the newest heap record of the thread). */
 static inline void hrc_defer_pop(hrc_defer_rec_t *r) {
   hrc_defer_state_t *st = hrc_tls_defer;
-  if (r->header.tag != HRC_TAG_DEFER) return; /* a stack record */
+  if (!(r->link & HRC_DEFER_HEAP)) return; /* a stack record */
   if (HRC_LIKELY((char *)r >= st->records_base && (char *)r < st->records_end))
     st->records_top = (char *)r;
   else hrc_defer_pop_cold(r);
@@ -238,9 +244,9 @@ static inline void hrc_frame_leave(hrc_frame_t *fr) {
 static inline void hrc_frame_exit(hrc_frame_t *fr) {
   hrc_defer_rec_t *r = fr->records;
   if (r != NULL) {
-    if (HRC_LIKELY(r->next == NULL)) {
+    if (HRC_LIKELY(hrc_defer_rec_next(r) == NULL)) {
       fr->records = NULL;
-      hrc_defer_invoke(r->fn);
+      hrc_defer_invoke(hrc_defer_rec_fn(r));
       hrc_defer_pop(r);
     } else {
       hrc_frame_run_records(fr);

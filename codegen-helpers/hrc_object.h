@@ -64,7 +64,6 @@ _Static_assert(sizeof(hrc_obj_t) == 8, "hrc: the object header is 8 bytes");
 #define HRC_TAG_BYTES    241u
 #define HRC_TAG_ARRAY    242u
 #define HRC_TAG_SCALARS  243u
-#define HRC_TAG_DEFER    244u /* a heap defer record (hrc_defer.h) */
 #define HRC_TAG_ERROR    245u /* a runtime error value, as panics carry it (hrc_defer.h) */
 
 #define HRC_SCAN_MAX   254u /* most scanned fields of an ordinary object */

@@ -31,7 +31,7 @@ typedef struct chunk_s {
   _Alignas(16) char data[];
 } chunk_t;
 
-#define CHUNK_BYTES (64u * 1024u) /* records per chunk: 2048 of the smallest size */
+#define CHUNK_BYTES (64u * 1024u) /* 2048 records of the smallest size */
 
 /* First defer frame of this thread: register the thread, then make its state record. */
 hrc_defer_state_t *hrc_defer_state_cold(void) {
@@ -53,7 +53,7 @@ static void enter_chunk(hrc_defer_state_t *st, chunk_t *c, char *top) {
 /* A new chunk with room for at least `bytes`. */
 static chunk_t *new_chunk(size_t bytes) {
   size_t size = sizeof(chunk_t) + (bytes > CHUNK_BYTES ? bytes : CHUNK_BYTES);
-  chunk_t *c = hrc_heap_alloc_root(size);
+  chunk_t *c = hrc_heap_alloc_root_uncleared(size);
   if (c == NULL) hrc_out_of_memory(size);
   c->end = (char *)c + size;
   return c;
@@ -95,9 +95,13 @@ void hrc_defer_pop_cold(hrc_defer_rec_t *r) { set_top(hrc_tls_defer, (char *)r);
 
 void hrc_defer_reset_records(hrc_defer_state_t *st, hrc_frame_t *fr) {
   char *top = fr->landing->records_top;
-  for (hrc_defer_rec_t *r = fr->records; r != NULL; r = r->next) {
-    if (r->header.tag == HRC_TAG_DEFER) {
-      top = (char *)r + (size_t)r->header.words * 8;
+  for (hrc_defer_rec_t *r = fr->records; r != NULL; r = hrc_defer_rec_next(r)) {
+    if (r->link & HRC_DEFER_INLINE) {
+      top = (char *)&r->fn + (size_t)hrc_defer_rec_fn(r)->header.words * 8;
+      break;
+    }
+    if (r->link & HRC_DEFER_HEAP) {
+      top = (char *)(r + 1);
       break;
     }
   }
@@ -121,8 +125,8 @@ void hrc_defer_reset_records(hrc_defer_state_t *st, hrc_frame_t *fr) {
 void hrc_frame_run_records(hrc_frame_t *fr) {
   hrc_defer_rec_t *r;
   while ((r = fr->records) != NULL) {
-    fr->records = r->next;
-    hrc_defer_invoke(r->fn);
+    fr->records = hrc_defer_rec_next(r);
+    hrc_defer_invoke(hrc_defer_rec_fn(r));
     hrc_defer_pop(r);
   }
 }
@@ -137,8 +141,8 @@ bool hrc_frame_take(hrc_frame_t *fr, hrc_closure_t **fn, hrc_defer_rec_t **rec) 
   }
   hrc_defer_rec_t *r = fr->records;
   if (r == NULL) return false;
-  fr->records = r->next;
-  *fn = r->fn;
+  fr->records = hrc_defer_rec_next(r);
+  *fn = hrc_defer_rec_fn(r);
   *rec = r;
   return true;
 }

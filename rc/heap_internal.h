@@ -33,6 +33,10 @@ static inline void *hrc_heap_alloc_root(size_t size) { return mi_zalloc(size); }
 /* Release a record from hrc_heap_alloc_root. */
 static inline void hrc_heap_free_root(void *p) { mi_free(p); }
 
+/* Root memory whose contents the caller writes before anything reads them (no clearing
+ * needed where nothing scans it). */
+static inline void *hrc_heap_alloc_root_uncleared(size_t size) { return mi_malloc(size); }
+
 /* A batch of blocks of `size` bytes linked through their first word, or NULL. */
 static inline void *hrc_heap_alloc_many(size_t size, unsigned count) {
   void *list = NULL;
@@ -64,6 +68,9 @@ static inline size_t hrc_heap_usable(const void *p) { return GC_size(p); }
 static inline void *hrc_heap_alloc_root(size_t size) { return GC_malloc_uncollectable(size); }
 
 static inline void hrc_heap_free_root(void *p) { GC_free(p); }
+
+/* bdwgc clears uncollectable memory anyway (it is scanned from the start). */
+static inline void *hrc_heap_alloc_root_uncleared(size_t size) { return GC_malloc_uncollectable(size); }
 
 /* A batch of cleared blocks linked through their first word (GC_malloc_many), or NULL. */
 static inline void *hrc_heap_alloc_many(size_t size, unsigned count) {

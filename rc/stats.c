@@ -201,8 +201,6 @@ static const char *tag_name(int tag, char *buf, size_t len) {
     return "array";
   case HRC_TAG_SCALARS:
     return "scalars";
-  case HRC_TAG_DEFER:
-    return "defer record";
   case HRC_TAG_ERROR:
     return "runtime error";
   default:
