@@ -1,14 +1,14 @@
 /* hrc.h: the one header generated C includes.
  *
- * hrc is a runtime for compilers that emit C: Perceus reference counting with reuse in place
- * (this release: the `rc` mode on mimalloc), a bdwgc tracing backstop and Go-style
- * defer/panic/recover (later releases). Compile with the flags of `pkg-config --cflags hrc-rc`
+ * hrc is a runtime for compilers that emit C: Perceus reference counting with reuse in place,
+ * a bdwgc tracing backstop (modes rc, gc, hybrid) and Go-style defer/panic/recover. Compile with the flags of `pkg-config --cflags hrc-rc`
  * (or the meson dependency), which select the mode and match the library's build options.
  *
  * Parts: hrc_config.h (build variant), hrc_object.h (header, RC states, dup/drop, boxed
  * scalars), hrc_alloc.h (allocation, reuse tokens, drop specialisation), hrc_closure.h
  * (closures), hrc_data.h (strings, scalar and value arrays), hrc_trmc.h (constructor contexts
- * for tail recursion modulo cons), hrc_stats.h (statistics).
+ * for tail recursion modulo cons), hrc_defer.h (defer, panic, recover, thread exit),
+ * hrc_stats.h (statistics).
  * docs/lowering.md shows how each source construct lowers to these calls.
  */
 #ifndef HRC_H
