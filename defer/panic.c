@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "defer_internal.h"
 #if HRC_TRACING
@@ -83,11 +84,12 @@ static HRC_NORETURN void run_deferred(hrc_defer_state_t *st, hrc_panic_t *p);
  * the chain; a thread exit ends the thread. */
 static HRC_NORETURN void finish(hrc_defer_state_t *st, hrc_panic_t *p) {
   if (!p->goexit) {
+    fflush(NULL); /* what the program printed comes before the chain */
     flockfile(stderr);
     print_chain(stderr, p);
     fflush(stderr);
     funlockfile(stderr);
-    exit(2);
+    _exit(2); /* like Go: no exit handlers (other threads may still be running) */
   }
   for (hrc_panic_t *q = p->link; q != NULL; q = q->link) end_panic(q); /* abandoned */
   st->panic = NULL;
