@@ -7,7 +7,8 @@
  * held in one of two ways, which the compiler chooses per function (docs/lowering.md):
  *   - open-coded: at most HRC_OPEN_MAX sites, none in a loop: the closure of site i sits in
  *     slots[i] and bit i of `bits` says it is pending. The exit code runs the sites highest
- *     first, each with hrc_defer_run_slot, which clears the bit before the call.
+ *     first: hrc_defer_take_slot clears the bit, then the compiler calls the function directly
+ *     (hrc_defer_run_slot calls the slot's closure when the function is not known).
  *   - records: each defer pushes a record on the frame's list, newest first; a record is
  *     either in the C frame (hrc_defer_stack, for defers that run at most once per call) or
  *     on the thread's record stack (hrc_defer_heap, for defers in loops): records are

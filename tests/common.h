@@ -62,30 +62,39 @@ static inline hrc_obj_t *mk_node(hrc_obj_t *l, hrc_obj_t *m, hrc_obj_t *r) {
 static inline cons_t *as_cons(hrc_obj_t *o) { return (cons_t *)o; }
 static inline node_t *as_node(hrc_obj_t *o) { return (node_t *)o; }
 
-/* Run fn(arg) in a forked child; it must abort after printing one line containing `want`. */
-static inline void expect_fatal(void (*fn)(void *), void *arg, const char *want) {
+/* Run fn(arg) in a forked child, its stderr (and stdout too when `stdout_too`) captured into
+ * out; returns the child's wait status. A child that returns from fn prints "no error". */
+static inline int run_in_child(void (*fn)(void *), void *arg, bool stdout_too, char *out,
+                               size_t size) {
   int fds[2];
   cr_assert(eq(int, pipe(fds), 0));
   fflush(NULL);
   pid_t pid = fork();
   cr_assert(pid >= 0);
   if (pid == 0) {
+    if (stdout_too) dup2(fds[1], 1);
     dup2(fds[1], 2);
     close(fds[0]);
+    setvbuf(stdout, NULL, _IONBF, 0);
     fn(arg);
     fprintf(stderr, "no error\n");
     _exit(0);
   }
   close(fds[1]);
-  char out[4096];
   size_t len = 0;
   ssize_t got;
-  while (len < sizeof out - 1 && (got = read(fds[0], out + len, sizeof out - 1 - len)) > 0)
-    len += (size_t)got;
+  while (len < size - 1 && (got = read(fds[0], out + len, size - 1 - len)) > 0) len += (size_t)got;
   out[len] = '\0';
   close(fds[0]);
   int status;
   waitpid(pid, &status, 0);
+  return status;
+}
+
+/* Run fn(arg) in a forked child; it must abort after printing one line containing `want`. */
+static inline void expect_fatal(void (*fn)(void *), void *arg, const char *want) {
+  char out[4096];
+  int status = run_in_child(fn, arg, false, out, sizeof out);
   bool aborted = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
   cr_assert(aborted, "child should abort, status %d, stderr: %s", status, out);
   cr_assert(strncmp(out, "hrc: ", 5) == 0, "stderr should start with 'hrc: ': %s", out);

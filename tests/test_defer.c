@@ -971,35 +971,17 @@ Test(goexit, a_recovered_panic_resumes_the_exit) {
 
 /* ---- unrecovered panics: the exact output and status 2 (crash_test.go) ---- */
 
-/* Run fn in a forked child with stdout and stderr on one pipe; its status and output. */
-static int run_child(void (*fn)(void), char *out, size_t size) {
-  int fds[2];
-  cr_assert(eq(int, pipe(fds), 0));
-  fflush(NULL);
-  pid_t pid = fork();
-  cr_assert(pid >= 0);
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    close(fds[0]);
-    setvbuf(stdout, NULL, _IONBF, 0);
-    fn();
-    _exit(0);
-  }
-  close(fds[1]);
-  size_t len = 0;
-  ssize_t got;
-  while (len < size - 1 && (got = read(fds[0], out + len, size - 1 - len)) > 0) len += (size_t)got;
-  out[len] = '\0';
-  close(fds[0]);
-  int status;
-  waitpid(pid, &status, 0);
-  return status;
-}
+/* A crash scenario, passed to run_in_child (common.h) through its data pointer. */
+typedef struct scenario_s {
+  void (*fn)(void);
+} scenario_t;
+
+static void call_scenario(void *s) { ((scenario_t *)s)->fn(); }
 
 static void expect_crash(void (*fn)(void), const char *want) {
   char out[4096];
-  int status = run_child(fn, out, sizeof out);
+  scenario_t scenario = {fn};
+  int status = run_in_child(call_scenario, &scenario, true, out, sizeof out);
   bool exited_2 = WIFEXITED(status) && WEXITSTATUS(status) == 2;
   cr_assert(exited_2, "status %d, output:\n%s", status, out);
   cr_assert(eq(str, out, (char *)want));
