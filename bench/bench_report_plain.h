@@ -1,0 +1,31 @@
+/* bench_report_plain.h: the `result` line of bench_report.h for baselines that do not use hrc
+ * (mode=baseline, runtime counters 0), so the runner parses one format. C and C++. */
+#ifndef HRC_BENCH_REPORT_PLAIN_H
+#define HRC_BENCH_REPORT_PLAIN_H
+
+#include <stdio.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static double bench_t0;
+
+static double bench_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void bench_start(void) { bench_t0 = bench_now(); }
+
+static void bench_report_plain(const char *name, long size, long check) {
+  double wall = bench_now() - bench_t0;
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  printf("result name=%s mode=baseline size=%ld check=%ld wall_s=%.3f user_s=%.3f "
+         "peak_rss_kb=%ld collections=0 gc_pause_ms=0.0 allocs=0 rc_frees=0 reuses=0 live=0 "
+         "gc_reclaimed_kb=0 objects=%ld\n",
+         name, size, check, wall, ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6, ru.ru_maxrss,
+         size);
+}
+
+#endif
