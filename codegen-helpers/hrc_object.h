@@ -73,6 +73,7 @@ _Static_assert(sizeof(hrc_obj_t) == 8, "hrc: the object header is 8 bytes");
 
 #define HRC_FLAG_ACYCLIC 0x01u /* compiler's promise: no cycle passes through this object */
 #define HRC_FLAG_ATOMIC  0x02u /* block from pointer-free memory (gc, hybrid): never reused */
+#define HRC_FLAG_SUSPECT 0x04u /* hybrid: already counted as a possible cycle root */
 
 /* Static initializer of an immortal object's header: never counted, never freed. Its fields
  * must be boxed scalars or other immortal objects. Example in docs/lowering.md. */
@@ -114,8 +115,10 @@ typedef enum hrc_op_e {
 } hrc_op_t;
 
 #if defined(HRC_MODE_HYBRID)
-/* Decrements that left a count above zero on objects not flagged acyclic: evidence of
- * possible cyclic garbage, which paces the backstop's collections (backstop/policy.c). */
+/* Objects not flagged acyclic whose count a decrement left above zero, each counted once in
+ * its life (Bacon and Rajan's "buffered" bit: HRC_FLAG_SUSPECT), so a closure called a million
+ * times through borrowed calls is one candidate, not a million: evidence of possible cyclic
+ * garbage, which paces the backstop's collections (backstop/policy.c). */
 extern HRC_API __thread __attribute__((tls_model("initial-exec"))) uint64_t hrc_tls_cycle_candidates;
 #endif
 
@@ -180,7 +183,10 @@ static inline void hrc_obj_drop(hrc_obj_t *o) {
   if (HRC_LIKELY((int32_t)rc > 0)) {
     hrc_rc_store(o, rc - 1);
 #if defined(HRC_MODE_HYBRID)
-    if (!(o->flags & HRC_FLAG_ACYCLIC)) hrc_tls_cycle_candidates++;
+    if (!(o->flags & (HRC_FLAG_ACYCLIC | HRC_FLAG_SUSPECT))) {
+      o->flags |= HRC_FLAG_SUSPECT; /* a local count: only this thread writes the header */
+      hrc_tls_cycle_candidates++;
+    }
 #endif
   } else {
     hrc_drop_cold(o);

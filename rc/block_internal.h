@@ -64,7 +64,7 @@ static inline void hrc_block_release(hrc_obj_t *o) {
     size_t last = o->scan == HRC_SCAN_ARRAY ? words - 1 : o->scan; /* fields: words 1..last */
     __atomic_store_n(&b[1], NULL, __ATOMIC_RELAXED);                /* every block has 2 words */
     for (size_t i = 2; i <= last; i++) __atomic_store_n(&b[i], NULL, __ATOMIC_RELAXED);
-    hrc_cache_push(o, words);
+    if (HRC_UNLIKELY(!hrc_cache_push(o, words))) hrc_cache_spill(o, words);
     return;
   }
   hrc_heap_free(o);

@@ -10,10 +10,13 @@
  *
  * Invariants: a cached block is dead and belongs to no object; its first word links its
  * list; nfreed[w] counts the blocks on freed[w]. A `freed` list holds at most HRC_CACHE_CLASS_BYTES; beyond
- * that blocks go back to the heap (rc) or are left to the collector (hybrid). `ready` holds a
- * former `freed` list or a fresh batch, so a thread keeps at most about twice the bound per
- * size. Only the owning thread touches its caches; in hybrid it trims them after collections;
- * a thread's exit releases them (hrc_cache_thread_exit).
+ * that blocks go back to the heap (rc), or (hybrid) the full list moves to spill[w], a stack of
+ * such lists linked through their head block's second word (a field the free cleared), and
+ * refills take from it before the heap. `ready` holds a former `freed` or spilled list or a
+ * fresh batch. Only the owning thread touches its caches; in hybrid it trims `ready` and `freed`
+ * and forgets `spill` after collections, so between two collections a thread's caches hold
+ * at most about twice the bound per size beyond what it freed since the first; a thread's exit
+ * releases them (hrc_cache_thread_exit).
  * Checked builds bypass the caches (freed blocks go to the quarantine instead).
  */
 #ifndef HRC_CACHE_INTERNAL_H
@@ -65,6 +68,10 @@ static inline bool hrc_cache_push(void *block, size_t words) {
   cache->nfreed[words] = n + 1;
   return true;
 }
+
+/* hybrid: `freed` of this size is full: move it to the spill stack and start a new one with
+ * block. */
+HRC_HIDDEN void hrc_cache_spill(void *block, size_t words);
 
 /* Return every cached block of this thread to the heap. */
 HRC_HIDDEN void hrc_cache_thread_exit(void);

@@ -237,15 +237,18 @@ static void force_refills(void) {
   for (int i = 0; i < 600; i++) hrc_drop(keep[i]);
 }
 
-/* Collections that the candidate counter started, after `drops` decrements on obj. */
-static int64_t collections_after_decrements(hrc_obj_t *obj, int drops) {
+/* Collections that the candidate counter started while each of the n objects in objs had
+ * its count taken up and back down `rounds` times. */
+static int64_t collections_after_decrements(hrc_obj_t **objs, int n, int rounds) {
   hrc_collect(); /* candidates count from the last collection on */
   force_refills();
   hrc_stats_report_t before, after;
   hrc_stats_get(&before);
-  for (int i = 0; i < drops; i++) {
-    hrc_dup(obj);
-    hrc_drop(obj); /* leaves a count above zero: a possible cycle root unless acyclic */
+  for (int r = 0; r < rounds; r++) {
+    for (int i = 0; i < n; i++) {
+      hrc_dup(objs[i]);
+      hrc_drop(objs[i]); /* leaves a count above zero: a possible cycle root unless acyclic */
+    }
   }
   force_refills();
   hrc_stats_get(&after);
@@ -255,14 +258,36 @@ static int64_t collections_after_decrements(hrc_obj_t *obj, int drops) {
 
 Test(backstop, decrements_on_possibly_cyclic_objects_pace_collections) {
 #if defined(HRC_MODE_HYBRID) && !HRC_DEBUG
+  /* 200,000 16-byte objects: above the floor of one candidate per 64 bytes of heap in use.
+   * Their table is outside the collected heap (so it does not raise that floor) and a root. */
+  enum { N = 200000 };
+  hrc_obj_t **cells = malloc(N * sizeof(hrc_obj_t *));
+  cr_assert(cells != NULL);
+  GC_add_roots(cells, cells + N);
+  for (int i = 0; i < N; i++) {
+    cells[i] = hrc_alloc(16, NODE_TAG, 1);
+    hrc_fields(cells[i])[0] = hrc_box_int(i);
+  }
   hrc_gc_set_candidate_threshold(4096);
-  hrc_obj_t *cell = mk_cons(hrc_box_int(1), hrc_box_int(2));
-  cr_assert(ge(i64, collections_after_decrements(cell, 10000), 1),
-            "10,000 possible cycle roots past a threshold of 4096 start a collection");
-  hrc_set_acyclic(cell);
-  cr_assert(eq(i64, collections_after_decrements(cell, 10000), 0),
-            "decrements on an acyclic object are no evidence");
-  hrc_drop(cell);
+  cr_assert(ge(i64, collections_after_decrements(cells, N, 1), 1),
+            "200,000 distinct possible cycle roots past a threshold of 4096 start a collection");
+  cr_assert(eq(i64, collections_after_decrements(cells, 100, 2000), 0),
+            "200,000 decrements on 100 objects already counted are no new evidence");
+  hrc_obj_t *fresh = hrc_alloc(16, NODE_TAG, 1);
+  hrc_fields(fresh)[0] = hrc_box_int(0);
+  hrc_set_acyclic(fresh);
+  for (int i = 0; i < N; i++) hrc_drop(cells[i]);
+  for (int i = 0; i < N; i++) {
+    cells[i] = hrc_alloc(16, NODE_TAG, 1);
+    hrc_fields(cells[i])[0] = hrc_box_int(i);
+    hrc_set_acyclic(cells[i]);
+  }
+  cr_assert(eq(i64, collections_after_decrements(cells, N, 1), 0),
+            "decrements on acyclic objects are no evidence");
+  for (int i = 0; i < N; i++) hrc_drop(cells[i]);
+  hrc_drop(fresh);
+  GC_remove_roots(cells, cells + N);
+  free(cells);
   hrc_gc_set_candidate_threshold(65536);
 #else
   cr_skip_test("the candidate counter exists in release hybrid builds");
