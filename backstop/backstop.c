@@ -67,6 +67,16 @@ void hrc_backstop_init(void) {
 #endif
   GC_allow_register_threads();
   GC_set_on_collection_event(on_collection_event);
+#if defined(HRC_MODE_HYBRID)
+  /* RC frees garbage eagerly, so the heap mostly grows with live data, and a collection then
+   * marks it all to reclaim little: let it grow by its own size between collections (bdwgc's
+   * default divisor 3 lets it grow by a third) unless GC_FREE_SPACE_DIVISOR says otherwise.
+   * Release builds, hybrid, quick sizes: deriv 9 0.234 s -> 0.172 s (10 -> 4 collections),
+   * closures 0.33 -> 0.27 s, binary-trees 18 7 -> 3 collections at the same time and RSS,
+   * cyclic 20000 2.1 -> 2.6 MB peak RSS (gc mode: 2.1 MB). */
+  const char *divisor = getenv("GC_FREE_SPACE_DIVISOR");
+  if (divisor == NULL || *divisor == '\0') GC_set_free_space_divisor(1);
+#endif
   hrc_policy_init();
 }
 

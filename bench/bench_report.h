@@ -21,6 +21,18 @@ static inline double bench_now(void) {
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* Peak resident set of this process image in KiB: VmHWM, which exec resets (getrusage's
+ * ru_maxrss does not, so a child of a large runner would report the runner's size). */
+static inline long bench_peak_rss_kb(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long kb = -1;
+  while (f != NULL && fgets(line, sizeof line, f) != NULL)
+    if (sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
+  if (f != NULL) fclose(f);
+  return kb;
+}
+
 static inline void bench_start(void) { bench_t0 = bench_now(); }
 
 static inline void bench_report(const char *name, long size, long check, long objects) {
@@ -33,7 +45,7 @@ static inline void bench_report(const char *name, long size, long check, long ob
          "collections=%lld gc_pause_ms=%.1f allocs=%lld rc_frees=%lld reuses=%lld live=%lld "
          "gc_reclaimed_kb=%lld objects=%ld\n",
          name, HRC_MODE_NAME, size, check, wall, ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6,
-         ru.ru_maxrss, (long long)s.collections, s.gc_pause_ns / 1e6, (long long)s.allocs,
+         bench_peak_rss_kb(), (long long)s.collections, s.gc_pause_ns / 1e6, (long long)s.allocs,
          (long long)s.frees, (long long)s.reuses, (long long)s.live_objects,
          (long long)(s.gc_reclaimed_bytes / 1024), objects);
 }
