@@ -37,9 +37,14 @@ static inline bool scalars_only(hrc_obj_t **slots, size_t i, size_t n, size_t mo
   return i == n;
 }
 
-/* True when o's (at most 4) scanned fields are all scalars: a leaf, nothing to release. */
+/* True when o's (at most 4) scanned fields are all scalars: a leaf, nothing to release.
+ * Two fields, the usual pair, without the loop: their low bits ANDed (binary-trees depth 16,
+ * hybrid, callgrind: 91 -> 85 instructions per allocated node, with the unrolled clearing in
+ * block_internal.h). */
 static inline bool small_and_scalar(hrc_obj_t *o, unsigned n) {
-  return scalars_only(hrc_fields(o), 0, n, 4);
+  hrc_obj_t **f = hrc_fields(o);
+  if (n == 2) return ((uintptr_t)f[0] & (uintptr_t)f[1] & 1u) != 0;
+  return scalars_only(f, 0, n, 4);
 }
 
 /* True when no slot from i on can hold a reference, so a child dying at i-1 can be entered
@@ -106,24 +111,38 @@ static HRC_NOINLINE void free_graph_deep(hrc_obj_t *o) {
  * Measured on bench/binarytrees (release, stats off): 94 instructions per allocated node at
  * depth 16 against 104 with a one-entry stack (the pointer-reversal walk alone), and depth 18
  * in 0.33 s against 0.35 s (hybrid), 0.34 s against 0.39 s (rc). */
+/* One field of a dying object in free_graph: release it; free it at once when it died with
+ * no references of its own, else queue it on the walk's stack (or give it to the deep walk). */
+#define FREE_VISIT(c)                                                                              \
+  do {                                                                                             \
+    hrc_obj_t *c_ = (c);                                                                           \
+    if (!hrc_is_scalar(c_) && release_child(c_)) {                                                 \
+      if (small_and_scalar(c_, c_->scan)) free_block(c_); /* a leaf */                             \
+      else if (sp < FREE_STACK) stack[sp++] = c_;                                                  \
+      else free_graph_deep(c_);                                                                    \
+    }                                                                                              \
+  } while (0)
+
 static HRC_NOINLINE void free_graph(hrc_obj_t *o) {
   hrc_obj_t *stack[FREE_STACK];
   size_t sp = 1;
   stack[0] = o;
   while (sp > 0) {
     o = stack[--sp];
-    size_t n;
-    hrc_obj_t **slots = hrc_slots(o, &n);
     /* Last field first. The cache hands blocks out newest first, and this order makes a
      * structure rebuilt after a drop land in memory in much the order it was built: on
      * bench/binarytrees depth 18 (hybrid, release) 0.51 s against 0.84 s field-first (rc:
-     * 0.42 s either way). */
-    for (size_t i = n; i-- > 0;) {
-      hrc_obj_t *c = slots[i];
-      if (hrc_is_scalar(c) || !release_child(c)) continue;
-      if (small_and_scalar(c, c->scan)) free_block(c); /* a leaf */
-      else if (sp < FREE_STACK) stack[sp++] = c;
-      else free_graph_deep(c);
+     * 0.42 s either way). Two fields (cons cells, tree nodes) without the loop: binary-trees
+     * depth 16, hybrid, 85 -> 83 instructions per allocated node (callgrind). */
+    if (HRC_LIKELY(o->scan == 2)) {
+      hrc_obj_t **f = hrc_fields(o);
+      hrc_obj_t *c0 = f[0];
+      FREE_VISIT(f[1]);
+      FREE_VISIT(c0);
+    } else {
+      size_t n;
+      hrc_obj_t **slots = hrc_slots(o, &n);
+      for (size_t i = n; i-- > 0;) FREE_VISIT(slots[i]);
     }
     free_block(o);
   }
