@@ -74,4 +74,36 @@ static inline void hrc_block_release(hrc_obj_t *o) {
 #endif
 }
 
+/* hrc_block_release for a dead object with exactly two scanned fields (so neither pointer-free
+ * nor an array), given this thread's cache record: the free walk's usual case without the
+ * general tests or a thread-local load per block. */
+static inline void hrc_block_release_pair(hrc_cache_t *cache, hrc_obj_t *o) {
+#if !HRC_DEBUG && HRC_COUNTING
+  size_t words = o->words;
+  if (HRC_LIKELY(hrc_cache_fits(words))) {
+#if HRC_TRACING
+    void **b = (void **)o; /* clear the two fields (see hrc_block_release) */
+    __atomic_store_n(&b[1], NULL, __ATOMIC_RELAXED);
+    __atomic_store_n(&b[2], NULL, __ATOMIC_RELAXED);
+#endif
+    uint32_t n = cache->nfreed[words];
+    if (HRC_LIKELY(n < hrc_cache_limit[words])) {
+      *(void **)o = cache->freed[words];
+      cache->freed[words] = o;
+      cache->nfreed[words] = n + 1;
+      return;
+    }
+#if HRC_TRACING
+    hrc_cache_spill(o, words);
+#else
+    hrc_heap_free(o);
+#endif
+    return;
+  }
+#else
+  (void)cache;
+#endif
+  hrc_block_release(o);
+}
+
 #endif
