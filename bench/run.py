@@ -385,7 +385,8 @@ def main():
     header = [f"hrc benchmarks, {'full (paper) sizes' if a.full else 'quick sizes'}, "
               f"median of {a.runs} runs, {time.strftime('%Y-%m-%d %H:%M')}, {machine}, {cpus} cpus",
               "wall = whole process; x rc = ratio to the rc row; gc-matched = gc with "
-              "GC_FREE_SPACE_DIVISOR=d, the smallest d whose peak RSS <= hybrid's", ""]
+              "GC_FREE_SPACE_DIVISOR=d, the smallest d whose peak RSS is within 5% of hybrid's "
+              "(or the last tried before runs took 4x gc's time)", ""]
     lines = header + fmt_table(records) + ["", "targets:"] + targets(records, a.full)
     lines.append("")
     lines.append(charts(records, a.out))
