@@ -1,4 +1,5 @@
-/* bench_report.h: the line every workload ends with, so runners can parse one format:
+/* bench_report.h: the line every hrc workload ends with (bench_report_plain.h has the shared
+ * clock and RSS and the baselines' line), so runners can parse one format:
  *   result name=N mode=M size=S check=C wall_s=W user_s=U peak_rss_kb=R collections=K
  *          gc_pause_ms=P allocs=A rc_frees=F reuses=X live=L gc_reclaimed_kb=G objects=O
  */
@@ -8,43 +9,18 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/resource.h>
-#include <time.h>
 
+#include "bench_report_plain.h"
 #include "hrc.h"
-
-static double bench_t0;
-
-static inline double bench_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* Peak resident set of this process image in KiB: VmHWM, which exec resets (getrusage's
- * ru_maxrss does not, so a child of a large runner would report the runner's size). */
-static inline long bench_peak_rss_kb(void) {
-  FILE *f = fopen("/proc/self/status", "r");
-  char line[256];
-  long kb = -1;
-  while (f != NULL && fgets(line, sizeof line, f) != NULL)
-    if (sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
-  if (f != NULL) fclose(f);
-  return kb;
-}
-
-static inline void bench_start(void) { bench_t0 = bench_now(); }
 
 static inline void bench_report(const char *name, long size, long check, long objects) {
   double wall = bench_now() - bench_t0;
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
   hrc_stats_report_t s;
   hrc_stats_get(&s);
   printf("result name=%s mode=%s size=%ld check=%ld wall_s=%.3f user_s=%.3f peak_rss_kb=%ld "
          "collections=%lld gc_pause_ms=%.1f allocs=%lld rc_frees=%lld reuses=%lld live=%lld "
          "gc_reclaimed_kb=%lld objects=%ld\n",
-         name, HRC_MODE_NAME, size, check, wall, ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6,
+         name, HRC_MODE_NAME, size, check, wall, bench_user_s(),
          bench_peak_rss_kb(), (long long)s.collections, s.gc_pause_ns / 1e6, (long long)s.allocs,
          (long long)s.frees, (long long)s.reuses, (long long)s.live_objects,
          (long long)(s.gc_reclaimed_bytes / 1024), objects);

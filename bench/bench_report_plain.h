@@ -1,5 +1,6 @@
-/* bench_report_plain.h: the `result` line of bench_report.h for baselines that do not use hrc
- * (mode=baseline, runtime counters 0), so the runner parses one format. C and C++. */
+/* bench_report_plain.h: what every benchmark program shares, hrc or not (C and C++): the clock,
+ * the peak resident set, and the `result` line for baselines that do not use hrc (mode=baseline,
+ * runtime counters 0), so the runner parses one format. bench_report.h adds the hrc line. */
 #ifndef HRC_BENCH_REPORT_PLAIN_H
 #define HRC_BENCH_REPORT_PLAIN_H
 
@@ -9,7 +10,7 @@
 
 static double bench_t0;
 
-static double bench_now(void) {
+static inline double bench_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
@@ -17,7 +18,7 @@ static double bench_now(void) {
 
 /* Peak resident set of this process image in KiB: VmHWM, which exec resets (getrusage's
  * ru_maxrss does not, so a child of a large runner would report the runner's size). */
-static long bench_peak_rss_kb(void) {
+static inline long bench_peak_rss_kb(void) {
   FILE *f = fopen("/proc/self/status", "r");
   char line[256];
   long kb = -1;
@@ -27,17 +28,20 @@ static long bench_peak_rss_kb(void) {
   return kb;
 }
 
-static void bench_start(void) { bench_t0 = bench_now(); }
-
-static void bench_report_plain(const char *name, long size, long check) {
-  double wall = bench_now() - bench_t0;
+/* User CPU seconds of this process so far. */
+static inline double bench_user_s(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6;
+}
+
+static inline void bench_start(void) { bench_t0 = bench_now(); }
+
+static inline void bench_report_plain(const char *name, long size, long check) {
   printf("result name=%s mode=baseline size=%ld check=%ld wall_s=%.3f user_s=%.3f "
          "peak_rss_kb=%ld collections=0 gc_pause_ms=0.0 allocs=0 rc_frees=0 reuses=0 live=0 "
          "gc_reclaimed_kb=0 objects=%ld\n",
-         name, size, check, wall, ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6, bench_peak_rss_kb(),
-         size);
+         name, size, check, bench_now() - bench_t0, bench_user_s(), bench_peak_rss_kb(), size);
 }
 
 #endif

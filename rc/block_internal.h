@@ -86,13 +86,7 @@ static inline void hrc_block_release_pair(hrc_cache_t *cache, hrc_obj_t *o) {
     __atomic_store_n(&b[1], NULL, __ATOMIC_RELAXED);
     __atomic_store_n(&b[2], NULL, __ATOMIC_RELAXED);
 #endif
-    uint32_t n = cache->nfreed[words];
-    if (HRC_LIKELY(n < hrc_cache_limit[words])) {
-      *(void **)o = cache->freed[words];
-      cache->freed[words] = o;
-      cache->nfreed[words] = n + 1;
-      return;
-    }
+    if (HRC_LIKELY(hrc_cache_push_to(cache, o, words))) return;
 #if HRC_TRACING
     hrc_cache_spill(o, words);
 #else

@@ -148,9 +148,8 @@ size_t hrc_cache_bytes(void) {
   size_t bytes = 0;
   for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) {
     bytes += (size_t)hrc_tls_cache->nfreed[w] * w * 8;
+    bytes += (size_t)hrc_tls_cache->nspill[w] * w * 8;
     for (void **b = hrc_tls_cache->ready[w]; b != NULL; b = b[0]) bytes += w * 8;
-    for (void **l = hrc_tls_cache->spill[w]; l != NULL; l = l[1])
-      for (void **b = l; b != NULL; b = b[0]) bytes += w * 8;
   }
   return bytes;
 }

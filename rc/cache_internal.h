@@ -58,15 +58,20 @@ static const uint32_t hrc_cache_limit[HRC_CACHE_MAX_WORDS + 1] = {
     HRC_CACHE_LIMIT(26), HRC_CACHE_LIMIT(27), HRC_CACHE_LIMIT(28), HRC_CACHE_LIMIT(29),
     HRC_CACHE_LIMIT(30), HRC_CACHE_LIMIT(31), HRC_CACHE_LIMIT(32)};
 
-/* Keep a dead block of `words` words; false when that class's `freed` list holds its share. */
-static inline bool hrc_cache_push(void *block, size_t words) {
-  hrc_cache_t *cache = hrc_tls_cache;
+/* Keep a dead block of `words` words in `cache` (this thread's); false when that class's
+ * `freed` list holds its share. */
+static inline bool hrc_cache_push_to(hrc_cache_t *cache, void *block, size_t words) {
   uint32_t n = cache->nfreed[words];
   if (HRC_UNLIKELY(n >= hrc_cache_limit[words])) return false;
   *(void **)block = cache->freed[words];
   cache->freed[words] = block;
   cache->nfreed[words] = n + 1;
   return true;
+}
+
+/* hrc_cache_push_to this thread's cache. */
+static inline bool hrc_cache_push(void *block, size_t words) {
+  return hrc_cache_push_to(hrc_tls_cache, block, words);
 }
 
 /* hybrid: `freed` of this size is full: move it to the spill stack and start a new one with
