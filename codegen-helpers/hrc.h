@@ -48,6 +48,19 @@ HRC_API void hrc_gc_set_candidate_threshold(uint64_t n);
 /* gc, hybrid: bdwgc's heap-growth trigger (GC_FREE_SPACE_DIVISOR; larger = more collections). */
 HRC_API void hrc_gc_set_divisor(unsigned divisor);
 
+/* The heap limit: 0 (the default) for none; also HRC_HEAP_LIMIT (bytes, or with K, M, G).
+ * rc counts the bytes of object blocks hrc holds from mimalloc; gc and hybrid, bdwgc's heap
+ * size. An allocation that would pass it frees this thread's cached blocks, runs a full
+ * collection and tries again; if that fails it panics with hrc_out_of_memory_value(), which
+ * a deferred call may recover (rc/limit.c). */
+HRC_API void hrc_set_heap_limit(size_t bytes);
+HRC_API size_t hrc_heap_limit(void);
+/* The bytes the limit is compared with, now. */
+HRC_API size_t hrc_heap_in_use(void);
+/* The panic value of a failed allocation (immortal), and whether v is it. */
+HRC_API hrc_obj_t *hrc_out_of_memory_value(void);
+HRC_API bool hrc_is_out_of_memory(const hrc_obj_t *v);
+
 /* Library version, and the variant it was built as ("rc", "rc+checks"...). */
 HRC_API const char *hrc_version(void);
 HRC_API const char *hrc_variant(void);

@@ -26,7 +26,8 @@
   X(defers_run, "deferred calls run")                                                            \
   X(defer_records, "heap defer records")                                                         \
   X(panics, "panics")                                                                            \
-  X(recovers, "panics recovered")
+  X(recovers, "panics recovered")                                                               \
+  X(out_of_memory, "allocations that ran out of memory (panics)")
 
 /* Per-thread counters. live_* may go negative in one thread when another thread frees what it
  * allocated; their sums over threads are exact. */

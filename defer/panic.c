@@ -172,7 +172,13 @@ void hrc_thread_exit(void) {
 
 hrc_obj_t *hrc_recover(hrc_recover_t tok) {
   hrc_defer_state_t *st = hrc_tls_defer;
-  if (tok == HRC_NO_RECOVER || st == NULL) return NULL;
+  if (tok == HRC_NO_RECOVER) return NULL;
+  /* Tokens count up per thread: a larger one was never handed out (a stale one is fine: Go's
+   * recover outside the deferred call itself returns nil). */
+  if (st == NULL || tok > st->serial)
+    hrc_fatal("recover with token %llu, which no deferred call on this thread was given "
+              "(tokens come from hrc_recover_token)",
+              (unsigned long long)tok);
   hrc_panic_t *p = st->panic;
   if (p == NULL || p->goexit || p->recovered || p->call != tok) return NULL;
   p->recovered = true;

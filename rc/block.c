@@ -24,9 +24,11 @@ void hrc_fatal(const char *fmt, ...) {
   abort();
 }
 
-/* Out of memory ends the program with a line that says so (a recoverable panic comes with the
- * defer runtime). */
-void hrc_out_of_memory(size_t size) { hrc_fatal("out of memory allocating %zu bytes", size); }
+/* No memory for a runtime record (a thread's cache or defer state, a defer record chunk):
+ * nothing to panic with, so one line that says so. Objects panic instead (rc/limit.c). */
+void hrc_out_of_memory(size_t size) {
+  hrc_fatal("out of memory allocating %zu bytes for the runtime's own records", size);
+}
 
 /* Usable bytes of an object's block, prefix excluded. */
 size_t hrc_block_usable(const hrc_obj_t *o) {
@@ -81,7 +83,7 @@ static void check_alloc_args(size_t size, unsigned tag, unsigned scan) {
 static hrc_obj_t *alloc_object(size_t size, unsigned tag, unsigned scan, bool atomic) {
   hrc_thread_ensure();
   hrc_obj_t *o = hrc_block_alloc(size, atomic);
-  if (HRC_UNLIKELY(o == NULL)) hrc_out_of_memory(size);
+  if (HRC_UNLIKELY(o == NULL)) o = hrc_block_alloc_failed(size, atomic);
   hrc_header_init(o, size, tag, scan);
   if (HRC_TRACING && atomic) o->flags |= HRC_FLAG_ATOMIC;
   return o;

@@ -29,17 +29,42 @@ static size_t list_length(void **b) {
   return n;
 }
 
+/* Hand a list of free blocks to the collector: unlinked, so that each block is garbage on its
+ * own (one stale word pointing at the head of a linked list would keep all of it; bdwgc is
+ * conservative). */
+static void forget_list(void **b) {
+  while (b != NULL) {
+    void **next = b[0];
+    b[0] = NULL;
+    b = next;
+  }
+}
+
 /* Keep the first `keep` bytes of a list of `words`-word blocks and forget the rest (the
  * collector reclaims it); *len receives the number kept. */
 static void *trim_list(void **list, size_t words, size_t keep, uint32_t *len) {
   size_t n = keep / (words * 8);
   *len = 0;
-  if (list == NULL || n == 0) return NULL;
+  if (list == NULL || n == 0) {
+    forget_list(list);
+    return NULL;
+  }
   void **b = list;
   *len = 1;
   while (*len < n && b[0] != NULL) b = b[0], (*len)++;
+  forget_list(b[0]);
   b[0] = NULL;
   return list;
+}
+
+/* Forget a spill stack: its lists, linked through their heads' second words. */
+static void forget_spill(void **list) {
+  while (list != NULL) {
+    void **next = list[1];
+    list[1] = NULL;
+    forget_list(list);
+    list = next;
+  }
 }
 
 /* After a collection, hand what this thread's caches hold beyond HRC_CACHE_TRIM_BYTES per
@@ -54,6 +79,7 @@ static void trim_after_collection(hrc_cache_t *c) {
     c->freed[w] = trim_list(c->freed[w], w, HRC_CACHE_TRIM_BYTES, &c->nfreed[w]);
     c->ready[w] = trim_list(c->ready[w], w, HRC_CACHE_TRIM_BYTES, &unused);
     forgot += ((size_t)(nfreed - c->nfreed[w]) + (size_t)c->nspill[w]) * w * 8;
+    forget_spill(c->spill[w]);
     c->spill[w] = NULL;
     c->nspill[w] = 0;
   }
@@ -156,24 +182,36 @@ size_t hrc_cache_bytes(void) {
 
 /* Free every block on a list (in the tracing modes the collector takes them back). */
 static void release_list(void *list) {
-#if !defined(HRC_MODE_RC)
-  (void)list;
-  return;
-#endif
+#if HRC_TRACING
+  forget_list(list);
+#else
   while (list != NULL) {
     void *next = *(void **)list;
     hrc_heap_free(list);
     list = next;
+  }
+#endif
+}
+
+/* Give every block this thread's caches hold back to the heap (rc) or to the collector. */
+void hrc_cache_release(void) {
+  hrc_cache_t *c = hrc_tls_cache;
+  if (c == &empty_cache) return;
+  for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) {
+    release_list(c->ready[w]);
+    release_list(c->freed[w]);
+#if HRC_TRACING
+    forget_spill(c->spill[w]);
+#endif
+    c->ready[w] = c->freed[w] = c->spill[w] = NULL;
+    c->nfreed[w] = c->nspill[w] = 0;
   }
 }
 
 void hrc_cache_thread_exit(void) {
   hrc_cache_t *c = hrc_tls_cache;
   if (c == &empty_cache) return;
-  for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) {
-    release_list(c->ready[w]);
-    release_list(c->freed[w]);
-  }
+  hrc_cache_release();
   hrc_tls_cache = &empty_cache;
   hrc_heap_free_root(c);
 }

@@ -78,7 +78,9 @@ static inline bool hrc_cache_push(void *block, size_t words) {
  * block. */
 HRC_HIDDEN void hrc_cache_spill(void *block, size_t words);
 
-/* Return every cached block of this thread to the heap. */
+/* Return every cached block of this thread to the heap (rc) or the collector (hybrid). */
+HRC_HIDDEN void hrc_cache_release(void);
+/* The same, and release the cache record: the thread is ending. */
 HRC_HIDDEN void hrc_cache_thread_exit(void);
 
 #endif

@@ -105,9 +105,16 @@ static void quarantine_push(hrc_obj_t *o) {
   q->len++;
 }
 
-void hrc_debug_thread_exit(void) {
+/* Give every quarantined block back to the heap (out of memory: reuse beats detection). */
+void hrc_debug_quarantine_flush(void) {
   quarantine_t *q = &quarantine;
   for (size_t i = 0; i < q->len; i++) evict(q->ring[(q->head + i) % q->cap]);
+  q->head = q->len = 0;
+}
+
+void hrc_debug_thread_exit(void) {
+  quarantine_t *q = &quarantine;
+  hrc_debug_quarantine_flush();
   if (q->ring != NULL) hrc_heap_free_root(q->ring);
   *q = (quarantine_t){0};
 }

@@ -4,24 +4,53 @@
  * returns NULL when memory is exhausted, `scanned` says whether the block may hold references
  * (pointer-free payloads come from atomic memory in the tracing modes), free takes any block
  * alloc returned, from any thread; root records are scanned by the collector.
+ * The heap limit (rc/limit.c): in rc mode the seam counts object blocks itself (root records
+ * are not counted); in the tracing modes bdwgc enforces it (GC_set_max_heap_size).
  */
 #ifndef HRC_HEAP_INTERNAL_H
 #define HRC_HEAP_INTERNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "rc_internal.h"
 
 #if defined(HRC_MODE_RC)
 #include <mimalloc.h>
 
-/* A block of size bytes from mimalloc (scanned or not makes no difference without a tracer). */
+/* The heap limit's count (rc/limit.c): bytes of object blocks this thread took from mimalloc
+ * minus those it gave back, not yet added to the process's count. Kept per thread so that the
+ * count costs a thread-local add per trip to mimalloc. A thread folds its bytes in once they
+ * pass its allowance: HRC_HEAP_FOLD_BYTES, or what is left under the limit when that is less
+ * (nothing once the limit is reached: then every allocation checks). */
+extern HRC_HIDDEN __thread __attribute__((tls_model("initial-exec"))) int64_t hrc_tls_heap_pending;
+extern HRC_HIDDEN __thread __attribute__((tls_model("initial-exec"))) int64_t hrc_tls_heap_allowance;
+#define HRC_HEAP_FOLD_BYTES (256 * 1024)
+/* Fold this thread's pending bytes in; false (and p given back) when the limit is passed. */
+HRC_HIDDEN HRC_COLD bool hrc_heap_fold(void *p);
+
+/* Count a block p taken from mimalloc; NULL when that passes the heap limit. */
+static inline void *hrc_heap_took(void *p) {
+  if (HRC_UNLIKELY(p == NULL)) return NULL;
+  hrc_tls_heap_pending += (int64_t)mi_usable_size(p);
+  if (HRC_UNLIKELY(hrc_tls_heap_pending > hrc_tls_heap_allowance) && !hrc_heap_fold(p)) return NULL;
+  return p;
+}
+
+/* A block of size bytes from mimalloc (scanned or not makes no difference without a tracer),
+ * or NULL when memory or the heap limit is exhausted. */
 static inline void *hrc_heap_alloc(size_t size, bool scanned) {
   (void)scanned;
-  return mi_malloc(size);
+  return hrc_heap_took(mi_malloc(size));
 }
 
 /* Return a block to mimalloc; cross-thread frees are mimalloc's own business. */
-static inline void hrc_heap_free(void *p) { mi_free(p); }
+static inline void hrc_heap_free(void *p) {
+  hrc_tls_heap_pending -= (int64_t)mi_usable_size(p);
+  mi_free(p);
+  if (HRC_UNLIKELY(hrc_tls_heap_pending < -HRC_HEAP_FOLD_BYTES)) hrc_heap_fold(NULL);
+}
 
 /* Usable bytes of a block, for objects too large to record their size in the header. */
 static inline size_t hrc_heap_usable(const void *p) { return mi_usable_size(p); }
@@ -41,7 +70,7 @@ static inline void *hrc_heap_alloc_root_uncleared(size_t size) { return mi_mallo
 static inline void *hrc_heap_alloc_many(size_t size, unsigned count) {
   void *list = NULL;
   for (unsigned i = 0; i < count; i++) {
-    void **b = mi_malloc(size);
+    void **b = hrc_heap_took(mi_malloc(size));
     if (b == NULL) break;
     b[0] = list;
     list = b;

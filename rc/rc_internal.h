@@ -68,6 +68,17 @@ HRC_HIDDEN void hrc_stats_thread_exit(void);
 HRC_HIDDEN void hrc_stats_thread_enter(void);
 /* This thread's exit: release its quarantined blocks (checked builds). */
 HRC_HIDDEN void hrc_debug_thread_exit(void);
+/* Release this thread's quarantined blocks now (checked builds, out of memory). */
+HRC_HIDDEN void hrc_debug_quarantine_flush(void);
+
+/* ---- the heap limit (rc/limit.c) ---- */
+
+/* Once per process: HRC_HEAP_LIMIT. */
+HRC_HIDDEN void hrc_limit_process_init(void);
+/* rc: this thread's exit: fold its count of heap bytes into the process's. */
+HRC_HIDDEN void hrc_heap_thread_exit(void);
+/* An object's block could not be allocated: release reserves, collect, retry, else panic. */
+HRC_HIDDEN HRC_COLD hrc_obj_t *hrc_block_alloc_failed(size_t size, bool atomic);
 
 /* ---- stats (rc/stats.c); nothing at all when compiled out ---- */
 
@@ -89,7 +100,7 @@ extern HRC_HIDDEN uint64_t hrc_cache_trimmed_bytes;
 
 /* Name of an operation for error lines. */
 HRC_HIDDEN const char *hrc_op_name(hrc_op_t op);
-/* Out of memory: one clear line, then abort. */
+/* Out of memory for a runtime record: one clear line, then abort. */
 HRC_HIDDEN HRC_NORETURN void hrc_out_of_memory(size_t size);
 
 #endif

@@ -31,6 +31,9 @@ static void thread_exit(void *unused) {
 #else
   hrc_cache_thread_exit();
 #endif
+#if defined(HRC_MODE_RC)
+  hrc_heap_thread_exit();
+#endif
 #if HRC_TRACING
   hrc_backstop_thread_exit();
 #endif
@@ -44,6 +47,7 @@ static void process_init(void) {
   hrc_backstop_init();
 #endif
   hrc_stats_process_init();
+  hrc_limit_process_init();
 }
 
 /* First use in this thread: join the registry and arm the exit hook. */

@@ -1,0 +1,255 @@
+/* test_misuse.c: what a program gets when memory runs out or hrc is misused, in every mode.
+ *
+ * Out of memory (a heap limit, or a request no heap can satisfy) is a panic with the
+ * out-of-memory value that a deferred call can recover, after which the program goes on and
+ * allocates again; unrecovered it prints one panic line and exits with status 2. The limit
+ * comes from hrc_set_heap_limit or HRC_HEAP_LIMIT (a bad value is one fatal line). A panic
+ * on a thread hrc was never told about works like any panic; recover outside a deferred call
+ * returns nil as in Go, and a token no deferred call was given is one fatal line. The counting
+ * misuses (double drop, dup after free, foreign pointers) are in test_checks.c: only checked
+ * builds can see them.
+ * This suite has no .init: the tests that set HRC_HEAP_LIMIT must make the first hrc call.
+ */
+#include "common.h"
+
+/* What a filling loop builds: cells in arrays of CHUNK, the arrays in a static table that
+ * bdwgc scans. Not one long list: a conservative collector may find a stale word pointing
+ * into a list and keep its whole tail (bdwgc alone does that to a 300,000-cell list). */
+#define CHUNK  250 /* 2024-byte arrays: bdwgc's small objects go up to 2048 bytes */
+#define CHUNKS 8192
+static hrc_array_t *chunks[CHUNKS];
+static volatile size_t nchunks;
+static hrc_obj_t *caught; /* what the deferred recover took */
+
+static hrc_obj_t *catch_code(hrc_closure_t *self) {
+  hrc_recover_t tok = hrc_recover_token(self);
+  hrc_drop(&self->header);
+  caught = hrc_recover(tok);
+  return NULL;
+}
+
+/* Allocate and keep cell number n (its array first: a cell whose array could not be had would
+ * be lost to the panic, as any value a frame discarded by a landing owned). */
+static void keep_cell(size_t n) {
+  if (n % CHUNK == 0) {
+    cr_assert(nchunks < CHUNKS, "the heap limit was not enforced");
+    chunks[nchunks] = hrc_array_alloc(CHUNK);
+    nchunks = nchunks + 1;
+  }
+  chunks[nchunks - 1]->items[n % CHUNK] = mk_cons(hrc_box_int((intptr_t)n), hrc_box_int(0));
+}
+
+/* Allocate and keep cons cells until an allocation panics; a deferred recover catches it.
+ * Returns the cells built. */
+static size_t fill_until_panic(void) {
+  hrc_frame_t fr;
+  hrc_landing_t land;
+  volatile size_t n = 0;
+  caught = NULL;
+  hrc_frame_enter(&fr);
+  if (HRC_FRAME_LANDING(&fr, &land)) goto out;
+  hrc_defer_open(&fr, 0, hrc_closure_alloc((hrc_code_t)catch_code, 0, 0));
+  for (;;) {
+    keep_cell(n);
+    n = n + 1;
+  }
+out:
+  hrc_defer_run_slot(&fr, 0);
+  hrc_frame_leave(&fr);
+  return n;
+}
+
+/* Give up what was kept (gc: leave it to the collector). */
+static __attribute__((noinline)) void drop_kept(void) {
+  for (size_t i = 0; i < nchunks; i++) {
+    hrc_drop(&chunks[i]->header);
+    chunks[i] = NULL;
+  }
+  nchunks = 0;
+}
+
+/* Overwrite a stretch of stack, so that no stale copy of a pointer keeps an object alive. */
+static __attribute__((noinline)) void scrub_stack(void) {
+  volatile char junk[16384];
+  for (size_t i = 0; i < sizeof junk; i++) junk[i] = 0;
+}
+
+/* drop_kept, then a collection. */
+static void give_back(void) {
+  drop_kept();
+  scrub_stack();
+  hrc_collect();
+}
+
+static bool is_out_of_memory(hrc_obj_t *v) {
+  const char *text = hrc_value_text(v);
+  return v != NULL && hrc_is_out_of_memory(v) && text != NULL &&
+         strcmp(text, "runtime error: out of memory") == 0;
+}
+
+/* Fill the heap up to `limit`, recover, check how far it went, give it back, and show the
+ * program can allocate as much again. */
+static void fill_recover_and_go_on(size_t limit) {
+  int64_t live0 = hrc_live_objects();
+  size_t cells = fill_until_panic();
+  cr_assert(is_out_of_memory(caught), "the panic value is the out-of-memory error");
+  size_t in_use = hrc_heap_in_use();
+  cr_assert(in_use <= limit + (512u << 10), "heap %zu bytes at the panic, limit %zu", in_use, limit);
+  cr_assert(cells * sizeof(cons_t) >= limit / 4, "only %zu cells fit under %zu bytes", cells, limit);
+  give_back();
+  size_t again = fill_until_panic();
+  cr_assert(is_out_of_memory(caught));
+  cr_assert(again * 10 >= cells * 9, "after giving the cells back, %zu cells fit (first %zu)", again,
+            cells);
+  give_back();
+  if (HRC_COUNTING) cr_assert(eq(i64, hrc_live_objects() - live0, 0), "nothing left behind");
+}
+
+Test(limit, reaching_the_heap_limit_is_a_recoverable_panic, .timeout = 120) {
+  size_t limit = 16u << 20;
+  hrc_set_heap_limit(limit);
+  cr_assert(eq(sz, hrc_heap_limit(), limit));
+  fill_recover_and_go_on(limit);
+}
+
+Test(limit, heap_limit_from_the_environment, .timeout = 120) {
+  cr_assert(eq(int, setenv("HRC_HEAP_LIMIT", "12M", 1), 0));
+  cr_assert(eq(sz, hrc_heap_limit(), 12u << 20), "HRC_HEAP_LIMIT read at the first hrc call");
+  fill_recover_and_go_on(12u << 20);
+}
+
+static void bad_limit(void *arg) {
+  (void)arg;
+  setenv("HRC_HEAP_LIMIT", "12Q", 1);
+  hrc_drop(mk_cons(hrc_box_int(1), hrc_box_int(2)));
+}
+
+Test(limit, a_bad_heap_limit_value_is_one_line) {
+  expect_fatal(bad_limit, NULL, "HRC_HEAP_LIMIT=12Q is not a size");
+}
+
+static hrc_obj_t *huge_in_frame(void) {
+  hrc_frame_t fr;
+  hrc_landing_t land;
+  caught = NULL;
+  hrc_frame_enter(&fr);
+  if (HRC_FRAME_LANDING(&fr, &land)) goto out;
+  hrc_defer_open(&fr, 0, hrc_closure_alloc((hrc_code_t)catch_code, 0, 0));
+  hrc_bytes_alloc(SIZE_MAX / 2);
+  cr_assert(false, "an impossible allocation returned");
+out:
+  hrc_defer_run_slot(&fr, 0);
+  hrc_frame_leave(&fr);
+  return caught;
+}
+
+Test(limit, an_impossible_allocation_panics_with_out_of_memory) {
+  cr_assert(is_out_of_memory(huge_in_frame()));
+  hrc_obj_t *c = mk_cons(hrc_box_int(1), hrc_box_int(2)); /* and the heap still works */
+  cr_assert(eq(i64, hrc_unbox_int(as_cons(c)->head), 1));
+  hrc_drop(c);
+}
+
+static void huge_unrecovered(void *arg) {
+  (void)arg;
+  hrc_bytes_alloc(SIZE_MAX / 2);
+}
+
+/* Run fn in a child: it must exit with status 2 after printing exactly `want`. */
+static void expect_panic_exit(void (*fn)(void *), void *arg, const char *want) {
+  char out[4096];
+  int status = run_in_child(fn, arg, true, out, sizeof out);
+  bool exited_2 = WIFEXITED(status) && WEXITSTATUS(status) == 2;
+  cr_assert(exited_2, "status %d, output:\n%s", status, out);
+  cr_assert(eq(str, out, (char *)want));
+}
+
+Test(limit, unrecovered_out_of_memory_is_one_panic_line) {
+  expect_panic_exit(huge_unrecovered, NULL, "panic: runtime error: out of memory\n");
+}
+
+/* ---- threads hrc was never told about ---- */
+
+static void *foreign_panic(void *arg) {
+  (void)arg;
+  hrc_panic_str("boom on a foreign thread");
+}
+
+static void panic_on_foreign_thread(void *arg) {
+  (void)arg;
+  pthread_t t;
+  pthread_create(&t, NULL, foreign_panic, NULL); /* not hrc_thread_create, never attached */
+  pthread_join(t, NULL);
+}
+
+Test(foreign, a_panic_on_a_thread_never_attached_is_an_ordinary_panic) {
+  expect_panic_exit(panic_on_foreign_thread, NULL, "panic: boom on a foreign thread\n");
+}
+
+static void *foreign_recover(void *arg) {
+  hrc_frame_t fr;
+  hrc_landing_t land;
+  hrc_frame_enter(&fr);
+  if (HRC_FRAME_LANDING(&fr, &land)) goto out;
+  hrc_defer_open(&fr, 0, hrc_closure_alloc((hrc_code_t)catch_code, 0, 0));
+  hrc_panic_str("caught on a foreign thread");
+out:
+  hrc_defer_run_slot(&fr, 0);
+  hrc_frame_leave(&fr);
+  *(bool *)arg = caught != NULL && strcmp(hrc_value_text(caught), "caught on a foreign thread") == 0;
+  hrc_xdrop(caught);
+  caught = NULL;
+  return NULL;
+}
+
+Test(foreign, a_thread_never_attached_recovers_its_panic) {
+  bool ok = false;
+  pthread_t t;
+  cr_assert(eq(int, pthread_create(&t, NULL, foreign_recover, &ok), 0));
+  pthread_join(t, NULL);
+  cr_assert(ok, "the foreign thread recovered its own panic");
+}
+
+/* ---- recover where it cannot recover ---- */
+
+static hrc_obj_t *outside_value;
+
+/* A function a deferred call calls: recover there is not called by the deferred call itself,
+ * so Go's recover returns nil and the panic goes on. */
+static void helper_recovers(void) { outside_value = hrc_recover(HRC_NO_RECOVER); }
+
+static hrc_obj_t *deferred_calls_helper(hrc_closure_t *self) {
+  hrc_drop(&self->header);
+  helper_recovers();
+  return NULL;
+}
+
+Test(recover, outside_a_deferred_call_it_returns_nil_and_the_panic_goes_on) {
+  cr_assert(eq(ptr, hrc_recover(HRC_NO_RECOVER), NULL), "no panic, no deferred call");
+  hrc_frame_t fr;
+  hrc_landing_t land;
+  caught = NULL;
+  outside_value = (hrc_obj_t *)1;
+  hrc_frame_enter(&fr);
+  if (HRC_FRAME_LANDING(&fr, &land)) goto out;
+  hrc_defer_open(&fr, 0, hrc_closure_alloc((hrc_code_t)catch_code, 0, 0));
+  hrc_defer_open(&fr, 1, hrc_closure_alloc((hrc_code_t)deferred_calls_helper, 0, 0));
+  hrc_panic_str("still panicking");
+out:
+  hrc_defer_run_slot(&fr, 1);
+  hrc_defer_run_slot(&fr, 0);
+  hrc_frame_leave(&fr);
+  cr_assert(eq(ptr, outside_value, NULL), "the helper's recover returned nil");
+  cr_assert(caught != NULL && strcmp(hrc_value_text(caught), "still panicking") == 0,
+            "the deferred recover below took the panic");
+  hrc_drop(caught);
+}
+
+static void forged_token(void *arg) {
+  (void)arg;
+  hrc_recover((hrc_recover_t)123456789);
+}
+
+Test(recover, a_token_no_deferred_call_was_given_is_one_line) {
+  expect_fatal(forged_token, NULL, "recover with token 123456789");
+}
