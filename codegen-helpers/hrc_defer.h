@@ -123,6 +123,7 @@ extern HRC_API __thread __attribute__((tls_model("initial-exec"))) hrc_defer_sta
 HRC_API HRC_COLD hrc_defer_state_t *hrc_defer_state_cold(void);
 HRC_API HRC_COLD hrc_defer_rec_t *hrc_defer_push_cold(size_t bytes);
 HRC_API HRC_COLD void hrc_defer_pop_cold(hrc_defer_rec_t *r);
+HRC_API void hrc_defer_clear_cold(hrc_defer_rec_t *r);
 HRC_API HRC_NOINLINE void hrc_frame_run_records(hrc_frame_t *fr);
 HRC_API HRC_NORETURN HRC_COLD void hrc_defer_nil_cold(void);
 HRC_API HRC_COLD void hrc_frame_misuse_cold(hrc_frame_t *fr);
@@ -221,10 +222,16 @@ static inline hrc_closure_t *hrc_defer_heap_closure(hrc_frame_t *fr, hrc_code_t 
   return c;
 }
 
-/* A record's call has returned: give its memory back (the newest heap record of the thread). */
+/* A record's call has returned: give its memory back (the newest heap record of the thread).
+ * In the tracing modes the record's references are cleared first: the chunk is scanned
+ * memory, and a stale closure pointer or captured value would keep what it refers to alive
+ * until another defer reuses the slot (found by the fuzzer, tests/fuzz). */
 static inline void hrc_defer_pop(hrc_defer_rec_t *r) {
   hrc_defer_state_t *st = hrc_tls_defer;
   if (!(r->link & HRC_DEFER_HEAP)) return; /* a stack record */
+#if HRC_TRACING
+  hrc_defer_clear_cold(r);
+#endif
   if (HRC_LIKELY((char *)r >= st->records_base && (char *)r < st->records_end))
     st->records_top = (char *)r;
   else hrc_defer_pop_cold(r);

@@ -93,6 +93,16 @@ static void set_top(hrc_defer_state_t *st, char *p) {
 /* The popped record is not in the current chunk: that chunk is empty; go back to r's. */
 void hrc_defer_pop_cold(hrc_defer_rec_t *r) { set_top(hrc_tls_defer, (char *)r); }
 
+/* Clear a popped heap record's references (tracing modes: the chunk is scanned). */
+void hrc_defer_clear_cold(hrc_defer_rec_t *r) {
+  if (r->link & HRC_DEFER_INLINE) {
+    hrc_closure_t *c = hrc_defer_rec_fn(r);
+    for (size_t i = 0, n = hrc_closure_arity_env(c); i < n; i++) c->env[i] = NULL;
+  } else {
+    r->fn = NULL;
+  }
+}
+
 void hrc_defer_reset_records(hrc_defer_state_t *st, hrc_frame_t *fr) {
   char *top = fr->landing->records_top;
   for (hrc_defer_rec_t *r = fr->records; r != NULL; r = hrc_defer_rec_next(r)) {
