@@ -39,6 +39,8 @@ HRC_API int hrc_thread_create(pthread_t *thread, const pthread_attr_t *attr,
 HRC_API int hrc_thread_join(pthread_t thread, void **result);
 HRC_API void hrc_thread_attach(void);
 HRC_API void hrc_thread_detach(void);
+/* Threads registered with hrc now; each owns runtime root records until it exits. */
+HRC_API size_t hrc_attached_threads(void);
 
 /* A full collection now (gc and hybrid; nothing in rc mode). */
 HRC_API void hrc_collect(void);

@@ -18,6 +18,7 @@
 #endif
 
 HRC_TLS bool hrc_thread_registered;
+static int64_t attached; /* threads registered now: each owns root records (cache, defer state) */
 static pthread_key_t exit_key;
 static pthread_once_t process_once = PTHREAD_ONCE_INIT;
 
@@ -38,7 +39,10 @@ static void thread_exit(void *unused) {
   hrc_backstop_thread_exit();
 #endif
   hrc_thread_registered = false;
+  __atomic_sub_fetch(&attached, 1, __ATOMIC_RELAXED);
 }
+
+size_t hrc_attached_threads(void) { return (size_t)__atomic_load_n(&attached, __ATOMIC_RELAXED); }
 
 /* Once per process: the exit key and the environment. */
 static void process_init(void) {
@@ -57,6 +61,7 @@ void hrc_thread_register(void) {
   hrc_backstop_thread_enter();
 #endif
   hrc_thread_registered = true;
+  __atomic_add_fetch(&attached, 1, __ATOMIC_RELAXED);
 #if !HRC_DEBUG
   hrc_cache_thread_enter();
 #endif
