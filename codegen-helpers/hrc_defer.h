@@ -123,7 +123,7 @@ extern HRC_API __thread __attribute__((tls_model("initial-exec"))) hrc_defer_sta
 HRC_API HRC_COLD hrc_defer_state_t *hrc_defer_state_cold(void);
 HRC_API HRC_COLD hrc_defer_rec_t *hrc_defer_push_cold(size_t bytes);
 HRC_API HRC_COLD void hrc_defer_pop_cold(hrc_defer_rec_t *r);
-HRC_API void hrc_defer_clear_cold(hrc_defer_rec_t *r);
+HRC_API void hrc_defer_clear_inline(hrc_defer_rec_t *r);
 HRC_API HRC_NOINLINE void hrc_frame_run_records(hrc_frame_t *fr);
 HRC_API HRC_NORETURN HRC_COLD void hrc_defer_nil_cold(void);
 HRC_API HRC_COLD void hrc_frame_misuse_cold(hrc_frame_t *fr);
@@ -230,7 +230,8 @@ static inline void hrc_defer_pop(hrc_defer_rec_t *r) {
   hrc_defer_state_t *st = hrc_tls_defer;
   if (!(r->link & HRC_DEFER_HEAP)) return; /* a stack record */
 #if HRC_TRACING
-  hrc_defer_clear_cold(r);
+  if (r->link & HRC_DEFER_INLINE) hrc_defer_clear_inline(r);
+  else r->fn = NULL;
 #endif
   if (HRC_LIKELY((char *)r >= st->records_base && (char *)r < st->records_end))
     st->records_top = (char *)r;

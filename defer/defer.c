@@ -93,14 +93,11 @@ static void set_top(hrc_defer_state_t *st, char *p) {
 /* The popped record is not in the current chunk: that chunk is empty; go back to r's. */
 void hrc_defer_pop_cold(hrc_defer_rec_t *r) { set_top(hrc_tls_defer, (char *)r); }
 
-/* Clear a popped heap record's references (tracing modes: the chunk is scanned). */
-void hrc_defer_clear_cold(hrc_defer_rec_t *r) {
-  if (r->link & HRC_DEFER_INLINE) {
-    hrc_closure_t *c = hrc_defer_rec_fn(r);
-    for (size_t i = 0, n = hrc_closure_arity_env(c); i < n; i++) c->env[i] = NULL;
-  } else {
-    r->fn = NULL;
-  }
+/* Clear the captured values of a popped inline record's closure (tracing modes: the chunk
+ * is scanned memory). A loop, so out of line. */
+void hrc_defer_clear_inline(hrc_defer_rec_t *r) {
+  hrc_closure_t *c = hrc_defer_rec_fn(r);
+  for (size_t i = 0, n = hrc_closure_arity_env(c); i < n; i++) c->env[i] = NULL;
 }
 
 void hrc_defer_reset_records(hrc_defer_state_t *st, hrc_frame_t *fr) {

@@ -21,12 +21,21 @@
 
 static size_t limit_bytes; /* 0: no limit */
 
+/* Make bytes the limit (and bdwgc's, in the tracing modes). */
+static void store_limit(size_t bytes) {
+  __atomic_store_n(&limit_bytes, bytes, __ATOMIC_RELAXED);
+#if HRC_TRACING
+  GC_set_max_heap_size(bytes);
+#endif
+}
+
 /* The panic value of a failed allocation: immortal, so panicking needs no memory. */
 static const struct {
   hrc_obj_t header;
   size_t len;
   char data[32];
-} oom_text = {HRC_IMMORTAL_HEADER(HRC_TAG_BYTES, 0, 0), 29, "runtime error: out of memory"};
+} oom_text = {HRC_IMMORTAL_HEADER(HRC_TAG_BYTES, 0, 0), sizeof "runtime error: out of memory" - 1,
+              "runtime error: out of memory"};
 static const hrc_error_t oom_error = {HRC_IMMORTAL_HEADER(HRC_TAG_ERROR, 1, 2),
                                       (hrc_obj_t *)&oom_text};
 
@@ -59,23 +68,19 @@ size_t hrc_heap_in_use(void) {
   int64_t total = __atomic_load_n(&heap_bytes, __ATOMIC_RELAXED) + hrc_tls_heap_pending;
   return total > 0 ? (size_t)total : 0;
 }
-
-void hrc_set_heap_limit(size_t bytes) {
-  hrc_thread_ensure(); /* so that HRC_HEAP_LIMIT, read at the first call, does not undo it */
-  __atomic_store_n(&limit_bytes, bytes, __ATOMIC_RELAXED);
-}
 #else
 size_t hrc_heap_in_use(void) {
   hrc_thread_attach();
   return GC_get_heap_size();
 }
+#endif
 
 void hrc_set_heap_limit(size_t bytes) {
-  hrc_thread_attach(); /* bdwgc started, so that it does not read its own setting over ours */
-  __atomic_store_n(&limit_bytes, bytes, __ATOMIC_RELAXED);
-  GC_set_max_heap_size(bytes);
+  /* Registered first: the first registration reads HRC_HEAP_LIMIT (and starts bdwgc, which
+   * reads its own settings), which must not undo this call. */
+  hrc_thread_ensure();
+  store_limit(bytes);
 }
-#endif
 
 size_t hrc_heap_limit(void) {
   hrc_thread_ensure(); /* the first hrc call reads HRC_HEAP_LIMIT */
@@ -98,11 +103,7 @@ void hrc_limit_process_init(void) {
   }
   if (end == s || *end != '\0' || errno != 0 || n > (SIZE_MAX >> shift))
     hrc_fatal("HRC_HEAP_LIMIT=%s is not a size (bytes, or a number followed by K, M or G)", s);
-  /* Not through hrc_set_heap_limit: this runs inside the first registration. */
-  __atomic_store_n(&limit_bytes, (size_t)n << shift, __ATOMIC_RELAXED);
-#if HRC_TRACING
-  GC_set_max_heap_size((size_t)n << shift); /* bdwgc has started (thread.c) */
-#endif
+  store_limit((size_t)n << shift); /* not hrc_set_heap_limit: this runs inside registration */
 }
 
 /* An object's block could not be had: free what this thread holds in reserve, collect, try

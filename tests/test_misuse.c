@@ -83,8 +83,9 @@ static void give_back(void) {
 
 static bool is_out_of_memory(hrc_obj_t *v) {
   const char *text = hrc_value_text(v);
-  return v != NULL && hrc_is_out_of_memory(v) && text != NULL &&
-         strcmp(text, "runtime error: out of memory") == 0;
+  if (v == NULL || !hrc_is_out_of_memory(v) || text == NULL) return false;
+  const hrc_bytes_t *message = (const hrc_bytes_t *)((hrc_error_t *)v)->message;
+  return strcmp(text, "runtime error: out of memory") == 0 && message->len == strlen(text);
 }
 
 /* Fill the heap up to `limit`, recover, check how far it went, give it back, and show the
