@@ -87,6 +87,7 @@ HRC_API HRC_NOINLINE void hrc_free_block_cold(hrc_obj_t *o, hrc_op_t op);
 HRC_API HRC_COLD void hrc_debug_token(hrc_obj_t *tok, size_t size, unsigned scan);
 HRC_API HRC_COLD void hrc_debug_to_token(hrc_obj_t *o);
 HRC_API HRC_COLD void hrc_stats_reuse_cold(hrc_obj_t *tok, size_t size, unsigned tag);
+HRC_API HRC_COLD void hrc_heap_recount_cold(hrc_obj_t *tok, size_t size);
 HRC_API HRC_COLD hrc_obj_t *hrc_alloc_refused_cold(hrc_reuse_t tok, size_t size, unsigned tag,
                                                    unsigned scan);
 
@@ -118,8 +119,8 @@ static inline void hrc_stats_alloc(unsigned tag, size_t bytes) {
 #endif
 
 /* Allocate an object of size bytes (header included) with tag and scanned-field count; its
- * fields are uninitialised. Never returns NULL: out of memory ends the program with one clear
- * line. Fast path: a pop from this thread's cache; the conditions before it fold away when the
+ * fields are uninitialised. Never returns NULL: out of memory (or the heap limit) panics with
+ * hrc_out_of_memory_value(), which a deferred call can recover. Fast path: a pop from this thread's cache; the conditions before it fold away when the
  * arguments are constants, and the checked build always takes the checked library path. */
 static inline hrc_obj_t *hrc_alloc(size_t size, unsigned tag, unsigned scan) {
 #if !HRC_DEBUG && HRC_COUNTING
@@ -177,6 +178,10 @@ static inline hrc_obj_t *hrc_alloc_at(hrc_reuse_t tok, size_t size, unsigned tag
 #endif
 #if HRC_WITH_STATS
   hrc_stats_reuse(tok, size, tag);
+#endif
+#if defined(HRC_MODE_RC) && !HRC_DEBUG
+  /* The heap limit's count knows a cache-class block by its header's size (rc/limit.c). */
+  if (HRC_UNLIKELY(tok->words != hrc_size_words(size))) hrc_heap_recount_cold(tok, size);
 #endif
   hrc_header_init(tok, size, tag, scan);
   return tok;

@@ -48,7 +48,11 @@ static inline void hrc_block_release(hrc_obj_t *o) {
   hrc_debug_release(o);
 #elif defined(HRC_MODE_RC)
   size_t words = o->words;
-  if (HRC_LIKELY(hrc_cache_fits(words)) && hrc_cache_push(o, words)) return;
+  if (HRC_LIKELY(hrc_cache_fits(words))) {
+    if (HRC_LIKELY(hrc_cache_push(o, words))) return;
+    hrc_heap_free_sized(o, words * 8);
+    return;
+  }
   hrc_heap_free(o);
 #else
   /* hybrid: small blocks to the cache with their references cleared (so the cache pins no
@@ -90,7 +94,7 @@ static inline void hrc_block_release_pair(hrc_cache_t *cache, hrc_obj_t *o) {
 #if HRC_TRACING
     hrc_cache_spill(o, words);
 #else
-    hrc_heap_free(o);
+    hrc_heap_free_sized(o, words * 8);
 #endif
     return;
   }

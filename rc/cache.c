@@ -180,14 +180,16 @@ size_t hrc_cache_bytes(void) {
   return bytes;
 }
 
-/* Free every block on a list (in the tracing modes the collector takes them back). */
-static void release_list(void *list) {
+/* Free every block on a list of `words`-word blocks (in the tracing modes the collector takes
+ * them back). */
+static void release_list(void *list, size_t words) {
 #if HRC_TRACING
+  (void)words;
   forget_list(list);
 #else
   while (list != NULL) {
     void *next = *(void **)list;
-    hrc_heap_free(list);
+    hrc_heap_free_sized(list, words * 8);
     list = next;
   }
 #endif
@@ -198,8 +200,8 @@ void hrc_cache_release(void) {
   hrc_cache_t *c = hrc_tls_cache;
   if (c == &empty_cache) return;
   for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) {
-    release_list(c->ready[w]);
-    release_list(c->freed[w]);
+    release_list(c->ready[w], w);
+    release_list(c->freed[w], w);
 #if HRC_TRACING
     forget_spill(c->spill[w]);
 #endif

@@ -27,30 +27,39 @@
 extern HRC_HIDDEN __thread __attribute__((tls_model("initial-exec"))) int64_t hrc_tls_heap_pending;
 extern HRC_HIDDEN __thread __attribute__((tls_model("initial-exec"))) int64_t hrc_tls_heap_allowance;
 #define HRC_HEAP_FOLD_BYTES (256 * 1024)
-/* Fold this thread's pending bytes in; false (and p given back) when the limit is passed. */
-HRC_HIDDEN HRC_COLD bool hrc_heap_fold(void *p);
+/* Fold this thread's pending bytes in; false (and p, counted as bytes, given back) when the
+ * limit is passed. */
+HRC_HIDDEN HRC_COLD bool hrc_heap_fold(void *p, size_t bytes);
 
-/* Count a block p taken from mimalloc; NULL when that passes the heap limit. */
-static inline void *hrc_heap_took(void *p) {
-  if (HRC_UNLIKELY(p == NULL)) return NULL;
-  hrc_tls_heap_pending += (int64_t)mi_usable_size(p);
-  if (HRC_UNLIKELY(hrc_tls_heap_pending > hrc_tls_heap_allowance) && !hrc_heap_fold(p)) return NULL;
+/* What a block counts for: cache-class blocks (hrc_cache_fits) their class's bytes, which the
+ * caller knows without asking mimalloc (30 instructions per block on binary-trees); any other
+ * block mimalloc's usable size. Alloc and free of one block count the same. */
+
+/* Count a block p of `bytes` taken from mimalloc; NULL when that passes the heap limit. */
+static inline void *hrc_heap_took(void *p, size_t bytes) {
+  hrc_tls_heap_pending += (int64_t)bytes;
+  if (HRC_UNLIKELY(hrc_tls_heap_pending > hrc_tls_heap_allowance) && !hrc_heap_fold(p, bytes))
+    return NULL;
   return p;
 }
 
 /* A block of size bytes from mimalloc (scanned or not makes no difference without a tracer),
- * or NULL when memory or the heap limit is exhausted. */
+ * or NULL when memory or the heap limit is exhausted. Counted at its usable size. */
 static inline void *hrc_heap_alloc(size_t size, bool scanned) {
   (void)scanned;
-  return hrc_heap_took(mi_malloc(size));
+  void *p = mi_malloc(size);
+  return p == NULL ? NULL : hrc_heap_took(p, mi_usable_size(p));
 }
 
-/* Return a block to mimalloc; cross-thread frees are mimalloc's own business. */
-static inline void hrc_heap_free(void *p) {
-  hrc_tls_heap_pending -= (int64_t)mi_usable_size(p);
+/* Return a block counted as `bytes` to mimalloc; cross-thread frees are mimalloc's business. */
+static inline void hrc_heap_free_sized(void *p, size_t bytes) {
+  hrc_tls_heap_pending -= (int64_t)bytes;
   mi_free(p);
-  if (HRC_UNLIKELY(hrc_tls_heap_pending < -HRC_HEAP_FOLD_BYTES)) hrc_heap_fold(NULL);
+  if (HRC_UNLIKELY(hrc_tls_heap_pending < -HRC_HEAP_FOLD_BYTES)) hrc_heap_fold(NULL, 0);
 }
+
+/* Return a block from hrc_heap_alloc. */
+static inline void hrc_heap_free(void *p) { hrc_heap_free_sized(p, mi_usable_size(p)); }
 
 /* Usable bytes of a block, for objects too large to record their size in the header. */
 static inline size_t hrc_heap_usable(const void *p) { return mi_usable_size(p); }
@@ -66,11 +75,13 @@ static inline void hrc_heap_free_root(void *p) { mi_free(p); }
  * needed where nothing scans it). */
 static inline void *hrc_heap_alloc_root_uncleared(size_t size) { return mi_malloc(size); }
 
-/* A batch of blocks of `size` bytes linked through their first word, or NULL. */
+/* A batch of cache-class blocks of `size` bytes (each counted as size) linked through their
+ * first word, or NULL. */
 static inline void *hrc_heap_alloc_many(size_t size, unsigned count) {
   void *list = NULL;
   for (unsigned i = 0; i < count; i++) {
-    void **b = hrc_heap_took(mi_malloc(size));
+    void **b = mi_malloc(size);
+    if (b != NULL) b = hrc_heap_took(b, size);
     if (b == NULL) break;
     b[0] = list;
     list = b;
@@ -90,6 +101,12 @@ static inline void *hrc_heap_alloc(size_t size, bool scanned) {
 /* Return a block to bdwgc now: only for large blocks and quarantine evictions (GC_free takes
  * the global lock; small blocks go to the per-thread caches or are left to the collector). */
 static inline void hrc_heap_free(void *p) { GC_free(p); }
+
+/* hrc_heap_free for a block of known size (which only the rc mode's count needs). */
+static inline void hrc_heap_free_sized(void *p, size_t bytes) {
+  (void)bytes;
+  GC_free(p);
+}
 
 static inline size_t hrc_heap_usable(const void *p) { return GC_size(p); }
 

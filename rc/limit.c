@@ -48,7 +48,7 @@ __thread __attribute__((tls_model("initial-exec"))) int64_t hrc_tls_heap_pending
 __thread __attribute__((tls_model("initial-exec"))) int64_t hrc_tls_heap_allowance;
 static int64_t heap_bytes; /* folded counts of every thread */
 
-bool hrc_heap_fold(void *p) {
+bool hrc_heap_fold(void *p, size_t bytes) {
   int64_t pending = hrc_tls_heap_pending;
   hrc_tls_heap_pending = 0;
   int64_t total = __atomic_add_fetch(&heap_bytes, pending, __ATOMIC_RELAXED);
@@ -58,17 +58,32 @@ bool hrc_heap_fold(void *p) {
                            : left > 0                               ? left
                                                                     : INT64_MIN; /* every time */
   if (p == NULL || limit == 0 || total <= limit) return true;
-  hrc_heap_free(p); /* over the limit: the allocation that took p fails */
+  hrc_heap_free_sized(p, bytes); /* over the limit: the allocation that took p fails */
   return false;
 }
 
-void hrc_heap_thread_exit(void) { hrc_heap_fold(NULL); }
+/* What a block with `words` in its header counts for (heap_internal.h). */
+static int64_t counted_bytes(const hrc_obj_t *o, size_t words) {
+  return (int64_t)(hrc_cache_fits(words) ? words * 8 : mi_usable_size(o));
+}
+
+/* A reuse token takes an object of another size: count its block as the new object's, so its
+ * free gives back what is counted. */
+void hrc_heap_recount_cold(hrc_obj_t *tok, size_t size) {
+  hrc_tls_heap_pending += counted_bytes(tok, hrc_size_words(size)) - counted_bytes(tok, tok->words);
+}
+
+void hrc_heap_thread_exit(void) { hrc_heap_fold(NULL, 0); }
 
 size_t hrc_heap_in_use(void) {
   int64_t total = __atomic_load_n(&heap_bytes, __ATOMIC_RELAXED) + hrc_tls_heap_pending;
   return total > 0 ? (size_t)total : 0;
 }
 #else
+void hrc_heap_recount_cold(hrc_obj_t *tok, size_t size) {
+  (void)tok, (void)size; /* bdwgc counts its own heap */
+}
+
 size_t hrc_heap_in_use(void) {
   hrc_thread_attach();
   return GC_get_heap_size();
