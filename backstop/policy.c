@@ -7,8 +7,8 @@
  *    last collection on. When its count passes the threshold at a cache refill, a collection
  *    runs. A collection that frees
  *    little of the heap doubles the threshold, one that frees much halves it (as Nim's ORC and
- *    PHP grow theirs), within [HRC_GC_CANDIDATES_MIN, HRC_GC_CANDIDATES_MAX]; what the caches
- *    handed back by trimming (hrc_cache_trimmed_bytes) does not count as freed. And since each
+ *    PHP grow theirs), within [HRC_GC_CANDIDATES_MIN, HRC_GC_CANDIDATES_MAX]; what hybrid
+ *    handed back to the collector itself (hrc_cache_trimmed_bytes) does not count as freed. And since each
  *    collection marks the whole live heap, the threshold is never below one candidate per
  *    HRC_GC_CANDIDATE_BYTES of heap in use: the marking work stays proportional to the
  *    evidence. Each object counts once (HRC_FLAG_SUSPECT, hrc_object.h). On bench/closures

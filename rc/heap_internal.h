@@ -98,14 +98,15 @@ static inline void *hrc_heap_alloc(size_t size, bool scanned) {
   return scanned ? GC_malloc(size) : GC_malloc_atomic(size);
 }
 
-/* Return a block to bdwgc now: only for large blocks and quarantine evictions (GC_free takes
- * the global lock; small blocks go to the per-thread caches or are left to the collector). */
-static inline void hrc_heap_free(void *p) { GC_free(p); }
+/* Hand a dead block back (rc/cache.c): large blocks and quarantine evictions come here;
+ * cache-class blocks go to the per-thread caches. */
+HRC_HIDDEN HRC_COLD void hrc_heap_free_traced(void *p);
+static inline void hrc_heap_free(void *p) { hrc_heap_free_traced(p); }
 
 /* hrc_heap_free for a block of known size (which only the rc mode's count needs). */
 static inline void hrc_heap_free_sized(void *p, size_t bytes) {
   (void)bytes;
-  GC_free(p);
+  hrc_heap_free_traced(p);
 }
 
 static inline size_t hrc_heap_usable(const void *p) { return GC_size(p); }

@@ -92,8 +92,9 @@ static inline void hrc_stats_on_free(const hrc_obj_t *o) { (void)o; }
 
 /* Collections so far (gc, hybrid): threads trim their caches when it moves. */
 extern HRC_HIDDEN uint64_t hrc_collection_epoch;
-/* Bytes the caches handed back to the collector by trimming (hybrid): the next collection
- * reclaims them, which the policy must not take for cyclic garbage. */
+/* Bytes hybrid handed back to the collector (the caches' trimmed lists, dead blocks left to
+ * it by hrc_heap_free_traced): the next collection reclaims them, which the policy must not
+ * take for cyclic garbage. */
 extern HRC_HIDDEN uint64_t hrc_cache_trimmed_bytes;
 
 /* ---- errors ---- */
