@@ -13,10 +13,11 @@
  * leaves their records behind; the landing resets the top (hrc_defer_reset_records).
  * Invariants: [records_base, records_top) of the current chunk holds live records, older
  * chunks are full up to their recorded top; at most one empty chunk is kept as a spare.
- * Popped records keep their old contents until reused, so a chunk may pin what they held;
- * the spare and the current chunk bound that to 2 chunks.
+ * In rc mode dead records keep their old contents until reused (nothing scans them); in the
+ * tracing modes they are cleared when the top moves down past them (clear_dead).
  */
 #include <pthread.h>
+#include <string.h>
 
 #include "defer_internal.h"
 #include "heap_internal.h"
@@ -77,21 +78,56 @@ hrc_defer_rec_t *hrc_defer_push_cold(size_t bytes) {
   return (hrc_defer_rec_t *)next->data;
 }
 
+/* Tracing modes: records above the stack's top are dead, but chunks are scanned memory, so
+ * what a dead record refers to would stay alive. Popping clears a record (hrc_defer_pop); a
+ * record whose call panicked again is never popped, and a later pop or a landing moves the
+ * top down past it (the fuzzer found its captured object surviving every collection, gc and
+ * hybrid). So clear the records in [from, to), which lie back to back ([base, top) always
+ * does): closure pointers and captured values only; an inline closure's header stays, since
+ * a panic in progress may still hold that closure. */
+static void clear_dead(char *from, char *to) {
+#if HRC_TRACING
+  while (from < to) {
+    hrc_defer_rec_t *r = (hrc_defer_rec_t *)from;
+    if (r->link & HRC_DEFER_INLINE) {
+      hrc_defer_clear_inline(r);
+      from = (char *)&r->fn + (size_t)hrc_defer_rec_fn(r)->header.words * 8;
+    } else {
+      r->fn = NULL;
+      from = (char *)(r + 1);
+    }
+  }
+#else
+  (void)from, (void)to;
+#endif
+}
+
 /* Move the stack's top back to p, which lies in the current chunk or an older one (p may be
  * a chunk's end); the chunks above it are emptied. */
 static void set_top(hrc_defer_state_t *st, char *p) {
   chunk_t *c = st->chunk;
+  char *top = st->records_top; /* where the stack stands in c */
   while (c != NULL && !(p >= c->data && p <= c->end)) {
     chunk_t *older = c->prev;
+    clear_dead(c->data, top);
     retire(st, c);
     c = older;
+    if (c != NULL) top = c->top;
   }
   if (c == NULL) hrc_fatal("defer record stack: %p is in no chunk (records run out of order)", p);
+  clear_dead(p, top);
   enter_chunk(st, c, p);
 }
 
 /* The popped record is not in the current chunk: that chunk is empty; go back to r's. */
 void hrc_defer_pop_cold(hrc_defer_rec_t *r) { set_top(hrc_tls_defer, (char *)r); }
+
+/* During a panic every record above r is dead: its call returned, or panicked again and will
+ * never pop it (clear_dead). */
+void hrc_defer_pop_unwound(hrc_defer_rec_t *r) {
+  if (!(r->link & HRC_DEFER_HEAP)) return; /* a stack record */
+  set_top(hrc_tls_defer, (char *)r);
+}
 
 /* Clear the captured values of a popped inline record's closure (tracing modes: the chunk
  * is scanned memory). A loop, so out of line. */
@@ -119,12 +155,8 @@ void hrc_defer_reset_records(hrc_defer_state_t *st, hrc_frame_t *fr) {
   /* No record was pending when the landing was set: empty the whole stack. */
   chunk_t *c = st->chunk;
   if (c == NULL) return;
-  while (c->prev != NULL) {
-    chunk_t *older = c->prev;
-    retire(st, c);
-    c = older;
-  }
-  enter_chunk(st, c, c->data);
+  while (c->prev != NULL) c = c->prev;
+  set_top(st, c->data);
 }
 
 /* Normal exit of a frame with records: newest first; each record is unlinked before its call

@@ -32,6 +32,8 @@ HRC_HIDDEN bool hrc_frame_take(hrc_frame_t *fr, hrc_closure_t **fn, hrc_defer_re
 /* A landing in fr: the record stack's top goes back to fr's newest pending heap record, or to
  * where it stood when fr set its landing. */
 HRC_HIDDEN void hrc_defer_reset_records(hrc_defer_state_t *st, hrc_frame_t *fr);
+/* Pop the heap record r whose call a panic ran: records above it are dead too. */
+HRC_HIDDEN void hrc_defer_pop_unwound(hrc_defer_rec_t *r);
 
 /* This thread's exit: release its state and its pool (called from rc/thread.c). */
 HRC_HIDDEN void hrc_defer_thread_exit(void);

@@ -147,7 +147,7 @@ static void run_deferred(hrc_defer_state_t *st, hrc_panic_t *p) {
       continue;
     }
     invoke(st, p, fn);
-    if (rec != NULL) hrc_defer_pop(rec);
+    if (rec != NULL) hrc_defer_pop_unwound(rec);
     if (p->recovered) land(st, fr);
   }
 }
