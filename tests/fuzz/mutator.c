@@ -611,6 +611,7 @@ int hrc_fuzz_run(const uint8_t *data, size_t size) {
   in_end = data + size;
   reset();
   while (in < in_end) run_frame(0);
+  scrub_stack(); /* finish's frame lies where run_frame's did: no stale pointer in it */
   finish();
   return 0;
 }
