@@ -558,6 +558,15 @@ static __attribute__((noinline)) void drop_everything(void) {
   token = HRC_NO_REUSE;
 }
 
+#if HRC_TRACING
+/* Whether object id's block still holds it. Not instrumented: checked builds poison blocks
+ * they quarantine, and a reclaimed object's block may be one of them by now. */
+__attribute__((no_sanitize("address"))) static bool still_holds(int id) {
+  const volatile obj_t *o = real(id);
+  return o->id == id && o->header.tag == OBJ_TAG;
+}
+#endif
+
 /* What stays must be exactly what cycles keep, and a collection must take it. */
 static __attribute__((noinline)) void finish(void) {
   drop_everything();
@@ -580,7 +589,7 @@ static __attribute__((noinline)) void finish(void) {
     /* A block a collection reclaimed during the run may since hold another object, or sit on
      * a free list (bdwgc keeps its thread-local free lists marked; hybrid's caches are roots):
      * the object is gone when its identity or tag is. */
-    if (real(id)->id != id || real(id)->header.tag != OBJ_TAG) continue;
+    if (!still_holds(id)) continue;
     links[id] = (void *)GC_HIDE_POINTER(base);
     GC_general_register_disappearing_link(&links[id], base);
     watched++;
