@@ -1,7 +1,7 @@
 /* driver.c: the harness without libFuzzer, for CI: runs every file given (a corpus directory
  * or single inputs), then `--seeds N` pseudo-random inputs from seed `--first` (default 1),
- * each 16..`--len` bytes (default 2048); `--strict-gc` fails on any object that survives a
- * final collection (mutator.c). The same seed is the same input on every machine.
+ * each 16..`--len` bytes (default 2048). An object that survives the final collections fails
+ * the run; `--lenient-gc` only counts such objects (mutator.c). The same seed is the same input on every machine.
  * Prints one line with the counts; a failed check aborts naming the seed or file. */
 #include <dirent.h>
 #include <stdio.h>
@@ -53,7 +53,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[i], "--seeds") == 0 && i + 1 < argc) seeds = strtoull(argv[++i], NULL, 10);
     else if (strcmp(argv[i], "--first") == 0 && i + 1 < argc) first = strtoull(argv[++i], NULL, 10);
     else if (strcmp(argv[i], "--len") == 0 && i + 1 < argc) len = strtoull(argv[++i], NULL, 10);
-    else if (strcmp(argv[i], "--strict-gc") == 0) hrc_fuzz_strict_gc = true;
+    else if (strcmp(argv[i], "--lenient-gc") == 0) hrc_fuzz_strict_gc = false;
     else run_path(argv[i], &inputs, &bytes);
   }
   if (len < 16) len = 16;

@@ -13,7 +13,7 @@
 int hrc_fuzz_run(const uint8_t *data, size_t size);
 /* Named in that line: the driver sets it to the seed or file being run. */
 extern const char *hrc_fuzz_label;
-/* gc, hybrid: fail when an object survives the final collection (else only count it). */
+/* gc, hybrid: fail when an object survives the final collections (default; false: count it). */
 extern bool hrc_fuzz_strict_gc;
 /* Objects that survived final collections so far. */
 extern int64_t hrc_fuzz_survivors;
