@@ -17,7 +17,6 @@
  * tracing modes they are cleared when the top moves down past them (clear_dead).
  */
 #include <pthread.h>
-#include <string.h>
 
 #include "defer_internal.h"
 #include "heap_internal.h"
