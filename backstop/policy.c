@@ -5,13 +5,12 @@
  *  - evidence of cyclic garbage: a thread counts decrements that left a count above zero on
  *    objects not flagged acyclic (Bacon and Rajan's candidate roots; hrc_object.h), from the
  *    last collection on. When its count passes the threshold at a cache refill, a collection
- *    runs. A collection that frees
- *    little of the heap doubles the threshold, one that frees much halves it (as Nim's ORC and
- *    PHP grow theirs), within [HRC_GC_CANDIDATES_MIN, HRC_GC_CANDIDATES_MAX]; what hybrid
- *    handed back to the collector itself (hrc_cache_trimmed_bytes) does not count as freed. And since each
- *    collection marks the whole live heap, the threshold is never below one candidate per
- *    HRC_GC_CANDIDATE_BYTES of heap in use: the marking work stays proportional to the
- *    evidence. Each object counts once (HRC_FLAG_SUSPECT, hrc_object.h). On bench/closures
+ *    runs. A collection that frees little of the heap raises the threshold fourfold, one that
+ *    frees much halves it (as Nim's ORC and PHP adapt theirs), within [HRC_GC_CANDIDATES_MIN,
+ *    HRC_GC_CANDIDATES_MAX]; what hybrid handed back to the collector itself
+ *    (hrc_cache_trimmed_bytes) does not count as freed. And since each collection marks the
+ *    whole live heap, the threshold is never below one candidate per HRC_GC_CANDIDATE_BYTES
+ *    of heap in use: the marking work stays proportional to the evidence. Each object counts once (HRC_FLAG_SUSPECT, hrc_object.h). On bench/closures
  *    (a 65 MB live list, 15 million borrowed closure calls, each a dup and a drop that leaves a
  *    count) counting every decrement ran 8 of its 19 collections; the floor alone, 5 of 14;
  *    counting objects once, none (0.63 s -> 0.31 s);

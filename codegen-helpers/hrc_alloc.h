@@ -87,7 +87,9 @@ HRC_API HRC_NOINLINE void hrc_free_block_cold(hrc_obj_t *o, hrc_op_t op);
 HRC_API HRC_COLD void hrc_debug_token(hrc_obj_t *tok, size_t size, unsigned scan);
 HRC_API HRC_COLD void hrc_debug_to_token(hrc_obj_t *o);
 HRC_API HRC_COLD void hrc_stats_reuse_cold(hrc_obj_t *tok, size_t size, unsigned tag);
+#if defined(HRC_MODE_RC)
 HRC_API HRC_COLD void hrc_heap_recount_cold(hrc_obj_t *tok, size_t size);
+#endif
 HRC_API HRC_COLD hrc_obj_t *hrc_alloc_refused_cold(hrc_reuse_t tok, size_t size, unsigned tag,
                                                    unsigned scan);
 
@@ -120,8 +122,9 @@ static inline void hrc_stats_alloc(unsigned tag, size_t bytes) {
 
 /* Allocate an object of size bytes (header included) with tag and scanned-field count; its
  * fields are uninitialised. Never returns NULL: out of memory (or the heap limit) panics with
- * hrc_out_of_memory_value(), which a deferred call can recover. Fast path: a pop from this thread's cache; the conditions before it fold away when the
- * arguments are constants, and the checked build always takes the checked library path. */
+ * hrc_out_of_memory_value(), which a deferred call can recover. Fast path: a pop from this
+ * thread's cache; the conditions before it fold away when the arguments are constants, and
+ * the checked build always takes the checked library path. */
 static inline hrc_obj_t *hrc_alloc(size_t size, unsigned tag, unsigned scan) {
 #if !HRC_DEBUG && HRC_COUNTING
   size_t words = (size + 7) / 8;

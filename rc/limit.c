@@ -80,10 +80,6 @@ size_t hrc_heap_in_use(void) {
   return total > 0 ? (size_t)total : 0;
 }
 #else
-void hrc_heap_recount_cold(hrc_obj_t *tok, size_t size) {
-  (void)tok, (void)size; /* bdwgc counts its own heap */
-}
-
 size_t hrc_heap_in_use(void) {
   hrc_thread_attach();
   return GC_get_heap_size();
