@@ -17,7 +17,11 @@
  *   1 .. 0x7FFFFFFE          local       rc + 1          owning thread, plain loads/stores
  *   0x7FFFFFFF               local       2^31            next dup makes it sticky
  *   0x80000000 .. BFFFFFFF   shared      rc - 2^31 + 1   any thread, compare-and-swap
- *   0xC0000000 .. FFFFFFFE   sticky      not counted     never freed by RC (the tracer may)
+ *   0xC0000000               sticky      not counted     a local count that overflowed: its
+ *                                                        graph is still local (hrc_share
+ *                                                        walks on through it)
+ *   0xC0000001 .. FFFFFFFE   sticky      not counted     never freed by RC (the tracer may);
+ *                                                        0xC0000001: sticky and shared
  *   0xFFFFFFFF               immortal    not counted     static constants, never freed
  *
  * Fast paths are one predictable branch: dup increments while rc < 0x7FFFFFFF (one unsigned
@@ -56,7 +60,8 @@ _Static_assert(sizeof(hrc_obj_t) == 8, "hrc: the object header is 8 bytes");
 #define HRC_RC_UNIQUE    0x00000000u
 #define HRC_RC_LOCAL_MAX 0x7FFFFFFFu
 #define HRC_RC_SHARED    0x80000000u /* shared, one reference */
-#define HRC_RC_STICKY    0xC0000000u /* first sticky value */
+#define HRC_RC_STICKY    0xC0000000u /* first sticky value: a local count that overflowed */
+#define HRC_RC_STICKY_SHARED 0xC0000001u /* sticky, and its graph is marked shared */
 #define HRC_RC_IMMORTAL  0xFFFFFFFFu
 
 #define HRC_TAG_MAX_CTOR 239u /* compilers' constructor tags are 0..239 */
@@ -256,7 +261,11 @@ static inline uint64_t hrc_refcount(const hrc_obj_t *o) {
 /* Mark an object acyclic: the compiler's promise that no cycle can pass through it (true of
  * every immutable constructor of a pure language). Its decrements then never count as
  * evidence of cyclic garbage. Set it right after allocation. */
-static inline void hrc_set_acyclic(hrc_obj_t *o) { o->flags |= HRC_FLAG_ACYCLIC; }
+static inline void hrc_set_acyclic(hrc_obj_t *o) {
+  /* Immortal objects are never counted, so the flag means nothing to them, and they may sit
+   * in read-only memory (a `const` static): never written (tests/test_misuse.c). */
+  if (hrc_rc_load(o) != HRC_RC_IMMORTAL) o->flags |= HRC_FLAG_ACYCLIC;
+}
 
 /* ---- field access ------------------------------------------------------------------------- */
 

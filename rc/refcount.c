@@ -1,7 +1,8 @@
 /* refcount.c: the slow paths of dup and drop, and marking a graph thread-shared.
  *
  * The state table is in codegen-helpers/hrc_object.h. Invariants kept here:
- *  - a sticky or immortal count is never changed again (CAS loops check before every update);
+ *  - a sticky or immortal count is never changed again (CAS loops check before every update),
+ *    but for hrc_share turning a local sticky count (HRC_RC_STICKY) into HRC_RC_STICKY_SHARED;
  *  - a shared count changes only by compare-and-swap; decrements release, and the thread that
  *    gives up the last reference has read the count with acquire before freeing;
  *  - hrc_share turns local counts into shared ones with the same number of references
@@ -25,9 +26,9 @@ void hrc_dup_cold(hrc_obj_t *o, uint32_t n) {
     return;
   }
   while (rc < HRC_RC_STICKY) {
-    uint32_t next = (n < HRC_RC_STICKY - rc) ? rc + n : HRC_RC_STICKY;
+    uint32_t next = (n < HRC_RC_STICKY - rc) ? rc + n : HRC_RC_STICKY_SHARED;
     if (__atomic_compare_exchange_n(&o->rc, &rc, next, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-      if (next == HRC_RC_STICKY) HRC_STAT_ADD(sticky, 1);
+      if (next == HRC_RC_STICKY_SHARED) HRC_STAT_ADD(sticky, 1);
       return;
     }
   }
@@ -71,13 +72,21 @@ static void share_push(share_stack_t *s, hrc_obj_t *o) {
   s->items[s->len++] = o;
 }
 
-/* Convert one local count to the shared count with the same number of references. */
+/* Convert one local count (a sticky local one included) to the shared count with the same
+ * number of references, or to sticky-shared when that many do not fit. */
 static void share_one(hrc_obj_t *o, uint32_t rc) {
-  uint32_t shared = rc <= HRC_RC_STICKY - 1 - HRC_RC_SHARED ? HRC_RC_SHARED + rc : HRC_RC_STICKY;
+  bool fits = rc <= HRC_RC_STICKY - 1 - HRC_RC_SHARED;
+  uint32_t shared = fits ? HRC_RC_SHARED + rc : HRC_RC_STICKY_SHARED;
   hrc_rc_store(o, shared);
   HRC_STAT_ADD(shared_marked, 1);
-  if (shared == HRC_RC_STICKY) HRC_STAT_ADD(sticky, 1);
+  if (!fits && rc != HRC_RC_STICKY) HRC_STAT_ADD(sticky, 1); /* newly sticky */
 }
+
+/* Whether hrc_share must convert o and walk its fields: a local count, or a local count that
+ * overflowed to sticky (its graph was never shared: Koka 3.1.1's shared-count bugs are of this
+ * class; tests/test_share.c "sticky_roots_share_their_graph"). Shared, sticky-shared and
+ * immortal objects are skipped: their graphs are shared already. */
+static bool needs_share(uint32_t rc) { return rc < HRC_RC_SHARED || rc == HRC_RC_STICKY; }
 
 /* Mark everything reachable from v as thread-shared, before v is handed to another thread. */
 void hrc_share(hrc_obj_t *v) {
@@ -91,7 +100,7 @@ void hrc_share(hrc_obj_t *v) {
     hrc_debug_check(o, HRC_OP_SHARE);
 #endif
     uint32_t rc = hrc_rc_load(o);
-    if (rc >= HRC_RC_SHARED) continue; /* already shared, sticky or immortal: so is its graph */
+    if (!needs_share(rc)) continue;
     share_one(o, rc);
     size_t n;
     hrc_obj_t **slots = hrc_slots(o, &n);

@@ -1,7 +1,8 @@
 /* test_property.c: random programs against a shadow model.
  *
  * Each program runs a few hundred random operations (alloc, dup, drop, drop_reuse, allocation
- * into the pending token, share, is_unique, field read, drop specialisation) over random
+ * into the pending token, share, is_unique, field read, drop specialisation, a count that
+ * overflows to sticky, immortal constants as fields and as roots of hrc_share) over random
  * acyclic graphs. The model keeps, for every object, the number of references it must have
  * and whether it is shared; after every operation each live object's real count, sharing state
  * and identity word must match the model, and the number of live objects must equal the
@@ -34,6 +35,7 @@ typedef struct model_s {
   int nfields;
   int field[MAX_FIELDS]; /* model ids, -1 for a boxed scalar */
   bool shared;
+  bool sticky; /* the count overflowed: no longer counted, never freed by RC */
   bool alive;
 } model_t;
 
@@ -78,10 +80,24 @@ static uint64_t next_rand(void) {
 
 static int pick(int n) { return (int)(next_rand() % (uint64_t)n); }
 
+/* Immortal constants in read-only memory (a write to one faults), used as fields and shared. */
+#define IMMORTALS 3
+static const struct {
+  hrc_obj_t header;
+  hrc_obj_t *f[2];
+} immortals[IMMORTALS] = {
+    {HRC_IMMORTAL_HEADER(7, 2, 3), {(hrc_obj_t *)1, (hrc_obj_t *)3}},
+    {HRC_IMMORTAL_HEADER(8, 1, 2), {(hrc_obj_t *)5, NULL}},
+    {HRC_IMMORTAL_HEADER(9, 0, 1), {NULL, NULL}},
+};
+
+static hrc_obj_t *immortal(int i) { return (hrc_obj_t *)&immortals[i].header; }
+
 /* The model's effect of one reference to id going away. */
 static void model_release(int id) {
   model_t *m = &W->objs[id];
   if (!expect(m->alive && m->count > 0, "model: release of dead object %d", id)) return;
+  if (m->sticky) return; /* uncounted: RC never frees it (the tracer may, in hybrid) */
   if (--m->count > 0) return;
   m->alive = false;
   for (int i = 0; i < m->nfields; i++)
@@ -114,7 +130,9 @@ static void op_alloc(void) {
   for (int i = 0; i < MAX_FIELDS; i++) {
     m->field[i] = -1;
     o->f[i] = hrc_box_int(i);
-    if (i < m->nfields && W->nroots > 0 && pick(4) != 0) {
+    if (i < m->nfields && pick(8) == 0) {
+      o->f[i] = immortal(pick(IMMORTALS)); /* no reference to count */
+    } else if (i < m->nfields && W->nroots > 0 && pick(4) != 0) {
       int child = W->roots[pick(W->nroots)];
       m->field[i] = child;
       W->objs[child].count++;
@@ -145,7 +163,7 @@ static void op_drop(void) {
 static void op_drop_reuse(void) {
   if (W->nroots == 0) return;
   int id = take_root(pick(W->nroots));
-  bool unique = W->objs[id].count == 1 && !W->objs[id].shared;
+  bool unique = W->objs[id].count == 1 && !W->objs[id].shared && !W->objs[id].sticky;
   if (W->token_of >= 0) {
     hrc_reuse_free(W->token);
     W->token_of = -1;
@@ -171,10 +189,27 @@ static void model_share(int id) {
 }
 
 static void op_share(void) {
+  if (pick(8) == 0) {
+    hrc_share(immortal(pick(IMMORTALS))); /* changes nothing, writes nothing */
+    return;
+  }
   if (W->nroots == 0) return;
   int id = W->roots[pick(W->nroots)];
   hrc_share(&W->objs[id].real->header);
   model_share(id);
+}
+
+/* A count overflows: as 2^31 more references would do, made at once. A local count becomes
+ * sticky and its graph stays local (hrc_share must still walk it); a shared one stays shared. */
+static void op_make_sticky(void) {
+  if (!HRC_COUNTING || W->nroots == 0) return;
+  int id = W->roots[pick(W->nroots)];
+  model_t *m = &W->objs[id];
+  if (m->sticky) return;
+  hrc_obj_t *o = &m->real->header;
+  hrc_rc_store(o, m->shared ? HRC_RC_STICKY - 1 : HRC_RC_LOCAL_MAX);
+  hrc_dup(o);
+  m->sticky = true;
 }
 
 /* Pattern match keeping a field: a new root holding the field's object. */
@@ -200,7 +235,8 @@ static void op_specialised_drop(void) {
   model_t *m = &W->objs[id];
   hrc_obj_t *cell = &m->real->header;
   bool unique = hrc_is_unique(cell);
-  if (HRC_COUNTING) expect(unique == (m->count == 1 && !m->shared), "object %d's uniqueness", id);
+  if (HRC_COUNTING)
+    expect(unique == (m->count == 1 && !m->shared && !m->sticky), "object %d's uniqueness", id);
   for (int i = 0; i < m->nfields; i++) {
     if (m->field[i] < 0) continue;
     push_root(m->field[i]);
@@ -222,6 +258,12 @@ static void check_model(void) {
     hrc_obj_t *o = &m->real->header;
     expect(m->real->id == id, "object %d's identity word", id);
     if (!HRC_COUNTING) continue; /* gc mode: only that nothing reachable was reclaimed */
+    if (m->sticky) {
+      uint32_t rc = hrc_rc_load(o);
+      expect(hrc_is_uncounted(o), "object %d is sticky", id);
+      expect((rc != HRC_RC_STICKY) == m->shared, "object %d's sharing (sticky)", id);
+      continue;
+    }
     expect(hrc_refcount(o) == (uint64_t)m->count, "object %d's count", id);
     expect(hrc_is_shared(o) == m->shared, "object %d's sharing", id);
   }
@@ -233,8 +275,9 @@ static void check_model(void) {
 static __thread unsigned collect_clock;
 
 typedef void (*op_fn)(void);
-static const op_fn ops[] = {op_alloc, op_alloc,      op_alloc, op_dup,        op_drop,
-                            op_drop,  op_drop_reuse, op_share, op_read_field, op_specialised_drop};
+static const op_fn ops[] = {op_alloc,      op_alloc, op_alloc,      op_dup,
+                            op_drop,       op_drop,  op_drop_reuse, op_share,
+                            op_read_field, op_specialised_drop, op_make_sticky};
 
 /* One random program from seed; ends with every root dropped. In the tracing modes a
  * collection is forced every COLLECT_EVERY operations. */
@@ -255,8 +298,10 @@ static void run_program(uint64_t seed) {
     check_model();
   }
   if (W->token_of >= 0) hrc_reuse_free(W->token);
+  int64_t kept = 0; /* sticky objects and what they hold: RC never frees them */
+  for (int id = 0; id < W->nobjs; id++) kept += W->objs[id].alive;
   if (W->alone && HRC_COUNTING)
-    expect(hrc_live_objects() == W->live0, "the program is garbage-free");
+    expect(hrc_live_objects() - W->live0 == kept, "the program is garbage-free");
 }
 
 /* Run `count` programs from `first` in world w. */

@@ -143,3 +143,110 @@ Test(share, counters_of_ended_threads_stay_in_the_totals) {
   hrc_drop(xs);
   cr_assert(eq(i64, live_delta(), 0));
 }
+
+/* ---- sticky and immortal roots (hrc_share walks every local graph) ---- */
+
+/* Whether every object reachable from v is marked for other threads: shared, or sticky after
+ * sharing (uncounted), or immortal. An explicit stack and a visited list, so a DAG or a cycle
+ * is walked once. */
+static bool all_shared(hrc_obj_t *v) {
+  enum { MAX = 4096 };
+  static hrc_obj_t *seen[MAX], *stack[MAX];
+  size_t nseen = 0, top = 0;
+  stack[top++] = v;
+  while (top > 0) {
+    hrc_obj_t *o = stack[--top];
+    if (hrc_is_scalar(o)) continue;
+    bool done = false;
+    for (size_t i = 0; i < nseen && !done; i++) done = seen[i] == o;
+    if (done) continue;
+    cr_assert(nseen < MAX && top + HRC_SCAN_MAX < MAX, "graph too large for all_shared");
+    seen[nseen++] = o;
+    uint32_t rc = hrc_rc_load(o);
+    if (rc < HRC_RC_SHARED || rc == HRC_RC_STICKY) return false; /* still local */
+    if (rc == HRC_RC_IMMORTAL) continue;
+    for (unsigned i = 0; i < hrc_scan_count(o); i++) stack[top++] = hrc_fields(o)[i];
+  }
+  return true;
+}
+
+/* Make o's local count overflow to sticky, as 2^31 dups would. */
+static void make_sticky(hrc_obj_t *o) {
+  hrc_rc_store(o, HRC_RC_LOCAL_MAX);
+  hrc_dup(o);
+  cr_assert(hrc_is_uncounted(o));
+}
+
+/* Koka 3.1.1's class of bug: hrc_share stopped at a sticky local count as if its graph were
+ * shared, so two threads then counted its children non-atomically. */
+Test(share, sticky_roots_share_their_graph) {
+  hrc_obj_t *leaf = mk_cons(hrc_box_int(1), hrc_box_int(2));
+  hrc_obj_t *mid = mk_cons(hrc_dup(leaf), hrc_box_int(3));
+  hrc_obj_t *root = mk_node(mid, leaf, hrc_box_int(4));
+  make_sticky(root);
+  hrc_share(root);
+  cr_assert(all_shared(root), "every object reachable from a sticky root is shared");
+  cr_assert(eq(u64, hrc_refcount(leaf), 2), "the conversion keeps the children's counts");
+  cr_assert(eq(u64, hrc_refcount(mid), 1));
+}
+
+Test(share, a_sticky_object_inside_a_graph_does_not_stop_the_walk) {
+  hrc_obj_t *leaf = mk_cons(hrc_box_int(1), hrc_box_int(2));
+  hrc_obj_t *sticky = mk_cons(leaf, hrc_box_int(3));
+  make_sticky(sticky);
+  hrc_obj_t *root = mk_cons(sticky, hrc_box_int(4));
+  hrc_share(root);
+  cr_assert(all_shared(root));
+  hrc_share(root); /* a second walk finds everything shared and changes nothing */
+  cr_assert(all_shared(root));
+  cr_assert(eq(u64, hrc_refcount(leaf), 1));
+}
+
+Test(share, a_shared_count_that_overflows_stays_shared) {
+  hrc_obj_t *c = shared_cell_with(1);
+  hrc_rc_store(c, HRC_RC_STICKY - 1);
+  hrc_dup(c);
+  cr_assert(hrc_is_uncounted(c));
+  cr_assert(all_shared(c), "a shared count that overflows is sticky and still shared");
+  hrc_rc_store(c, HRC_RC_SHARED); /* the test frees it by hand */
+  hrc_drop(c);
+}
+
+/* An immortal constant in read-only memory: sharing it writes nothing (a write would fault). */
+static const struct {
+  hrc_obj_t header;
+  hrc_obj_t *head, *tail;
+} immortal_cell = {HRC_IMMORTAL_HEADER(CONS_TAG, 2, 3), (hrc_obj_t *)3, (hrc_obj_t *)5};
+
+Test(share, immortal_roots_are_left_alone) {
+  hrc_obj_t *imm = (hrc_obj_t *)&immortal_cell.header;
+  hrc_share(imm);
+  hrc_obj_t *root = mk_cons(imm, hrc_box_int(1));
+  hrc_share(root);
+  cr_assert(all_shared(root));
+  cr_assert(eq(u32, hrc_rc_load(imm), HRC_RC_IMMORTAL));
+  hrc_drop(root);
+  cr_assert(eq(i64, live_delta(), 0));
+}
+
+/* After sharing a sticky root, two threads count a child at once: atomic, so exact. */
+static void *dup_drop_child(void *arg) {
+  hrc_obj_t *child = arg;
+  for (int i = 0; i < 200000; i++) {
+    hrc_dup(child);
+    hrc_drop(child);
+  }
+  return NULL;
+}
+
+Test(share, threads_count_the_children_of_a_shared_sticky_root_exactly, .timeout = 60) {
+  hrc_obj_t *child = mk_cons(hrc_box_int(1), hrc_box_int(2));
+  hrc_obj_t *root = mk_cons(child, hrc_box_int(3));
+  make_sticky(root);
+  hrc_share(root);
+  pthread_t t[2];
+  for (int i = 0; i < 2; i++)
+    cr_assert(eq(int, hrc_thread_create(&t[i], NULL, dup_drop_child, child), 0));
+  for (int i = 0; i < 2; i++) hrc_thread_join(t[i], NULL);
+  cr_assert(eq(u64, hrc_refcount(child), 1), "no increment or decrement was lost");
+}
