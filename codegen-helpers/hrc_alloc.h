@@ -128,7 +128,8 @@ static inline void hrc_stats_alloc(unsigned tag, size_t bytes) {
 static inline hrc_obj_t *hrc_alloc(size_t size, unsigned tag, unsigned scan) {
 #if !HRC_DEBUG && HRC_COUNTING
   size_t words = (size + 7) / 8;
-  bool plain = (tag <= HRC_TAG_MAX_CTOR || tag == HRC_TAG_CLOSURE) && scan <= HRC_SCAN_MAX &&
+  bool plain = (tag <= HRC_TAG_MAX_CTOR || (tag == HRC_TAG_CLOSURE && scan >= 1)) &&
+               scan <= HRC_SCAN_MAX &&
                size >= sizeof(hrc_obj_t) + scan * sizeof(void *) && hrc_cache_fits(words);
   if (plain) {
     hrc_cache_t *cache = hrc_tls_cache;

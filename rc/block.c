@@ -76,6 +76,10 @@ static void check_alloc_args(size_t size, unsigned tag, unsigned scan) {
     hrc_fatal("alloc with %u scanned fields (at most %u)", scan, HRC_SCAN_MAX);
   if (HRC_UNLIKELY(size < sizeof(hrc_obj_t) + (size_t)scan * sizeof(void *)))
     hrc_fatal("alloc of %zu bytes cannot hold a header and %u scanned fields", size, scan);
+  /* A closure's first scanned field is its code pointer: with scan 0 its arity reads as -1. */
+  if (HRC_UNLIKELY(tag == HRC_TAG_CLOSURE && scan == 0))
+    hrc_fatal("alloc of a closure with 0 scanned fields: its code pointer is the first (scan is "
+              "1 + the captured values; hrc_closure_alloc)");
 }
 
 /* Allocate and initialise an object; the one place fresh objects come from. `atomic` asks for

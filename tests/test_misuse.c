@@ -279,3 +279,26 @@ static void forged_token(void *arg) {
 Test(recover, a_token_no_deferred_call_was_given_is_one_line) {
   expect_fatal(forged_token, NULL, "recover with token 123456789");
 }
+
+/* ---- unchecked misuses that every build now stops or survives ---- */
+
+/* A `const` immortal constant sits in read-only memory: marking it acyclic writes nothing
+ * (it used to write the flags byte and fault). */
+static const hrc_obj_t const_immortal = HRC_IMMORTAL_HEADER(3, 0, 1);
+
+Test(misuse, set_acyclic_on_a_const_immortal_object_writes_nothing) {
+  hrc_obj_t *volatile hidden = (hrc_obj_t *)&const_immortal; /* no folding the write away */
+  hrc_obj_t *o = hidden;
+  hrc_set_acyclic(o);
+  hrc_drop(o);
+  cr_assert(eq(u8, o->flags, 0));
+}
+
+static void closure_without_code(void *arg) {
+  (void)arg;
+  hrc_alloc(8, HRC_TAG_CLOSURE, 0);
+}
+
+Test(misuse, a_closure_without_room_for_its_code_is_one_line) {
+  expect_fatal(closure_without_code, NULL, "closure with 0 scanned fields");
+}

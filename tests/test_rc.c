@@ -485,6 +485,10 @@ static void alloc_too_many_fields(void *arg) {
   (void)arg;
   hrc_alloc(4096, 1, 255);
 }
+static void alloc_closure_without_code(void *arg) {
+  (void)arg;
+  hrc_alloc(8, HRC_TAG_CLOSURE, 0);
+}
 static void alloc_too_small(void *arg) {
   (void)arg;
   hrc_alloc(16, 1, 2);
@@ -515,7 +519,9 @@ Test(rc, bad_allocation_arguments_stop_with_one_line) {
   expect_fatal(alloc_reserved_tag, NULL, "tag 241, which is reserved for hrc");
   expect_fatal(alloc_too_many_fields, NULL, "255 scanned fields");
   expect_fatal(alloc_too_small, NULL, "cannot hold a header and 2 scanned fields");
+  expect_fatal(alloc_closure_without_code, NULL, "closure with 0 scanned fields");
 }
+
 
 static void *cache_bound(void *arg) {
   size_t *out = arg;
