@@ -209,7 +209,9 @@ hrc_recover_t hrc_recover_token(hrc_closure_t *self) {
 
 void hrc_recover_forward(hrc_closure_t *self, hrc_closure_t *callee) {
   hrc_defer_state_t *st = hrc_tls_defer;
-  if (st != NULL && self != NULL && st->invoking == self) st->invoking = callee;
+  if (st == NULL || self == NULL || st->invoking != self) return;
+  st->invoking = callee;
+  hrc_panic_hold_forwarded(st, callee); /* the window is open only during a panic's call */
 }
 
 size_t hrc_defer_records_bytes(void) {

@@ -16,6 +16,9 @@ struct hrc_panic_s {
   hrc_obj_t *value;   /* owned; still printed after a recover, like Go's [recovered] */
   hrc_recover_t call; /* token of the deferred call it is running now */
   hrc_closure_t *held; /* that call's closure, one reference held until it returns */
+  hrc_closure_t *forwarded; /* the closure the window was forwarded to (hrc_recover_forward),
+                             * one reference held until the call returns, so that no other
+                             * closure is allocated at its address and takes the window */
   bool recovered;     /* a recover took its value; it ends when that call returns */
   bool goexit;        /* a thread exit: runs like a panic, cannot be recovered, prints nothing */
 };
@@ -34,6 +37,9 @@ HRC_HIDDEN bool hrc_frame_take(hrc_frame_t *fr, hrc_closure_t **fn, hrc_defer_re
 HRC_HIDDEN void hrc_defer_reset_records(hrc_defer_state_t *st, hrc_frame_t *fr);
 /* Pop the heap record r whose call a panic ran: records above it are dead too. */
 HRC_HIDDEN void hrc_defer_pop_unwound(hrc_defer_rec_t *r);
+
+/* hrc_recover_forward moved the window of the current panic's call to callee: hold it. */
+HRC_HIDDEN void hrc_panic_hold_forwarded(hrc_defer_state_t *st, hrc_closure_t *callee);
 
 /* This thread's exit: release its state and its pool (called from rc/thread.c). */
 HRC_HIDDEN void hrc_defer_thread_exit(void);

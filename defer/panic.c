@@ -12,7 +12,10 @@
  *
  * An invoked deferred call's closure is held (one extra reference, on the panic record) until
  * the call returns, so no other closure can be allocated at its address meanwhile and take its
- * recover window (hrc_recover_token compares addresses). Panic values and held closures are
+ * recover window (hrc_recover_token compares addresses); so is the closure the window was
+ * forwarded to (`defer g(x)` with a closure value g: g frees itself when it returns without
+ * recovering, and a fresh closure in g's block would otherwise take the window;
+ * tests/test_defer.c "a_closure_in_a_forwarded_callees_block_does_not_recover"). Panic values and held closures are
  * released when their panic ends; values that frames discarded by a landing owned are not
  * (see docs/lowering.md).
  */
@@ -74,8 +77,10 @@ static void print_chain(FILE *out, hrc_panic_t *p) {
 static void end_panic(hrc_panic_t *p) {
   if (p->value != NULL) hrc_drop(p->value);
   if (p->held != NULL) hrc_obj_drop(&p->held->header);
+  if (p->forwarded != NULL) hrc_obj_drop(&p->forwarded->header);
   p->value = NULL;
   p->held = NULL;
+  p->forwarded = NULL;
 }
 
 static HRC_NORETURN void run_deferred(hrc_defer_state_t *st, hrc_panic_t *p);
@@ -131,8 +136,20 @@ static void invoke(hrc_defer_state_t *st, hrc_panic_t *p, hrc_closure_t *fn) {
   hrc_obj_t *result = hrc_call0(fn);
   st->invoking = NULL;
   p->held = NULL;
+  hrc_closure_t *forwarded = p->forwarded;
+  p->forwarded = NULL;
   hrc_xdrop(result);
   hrc_obj_drop(&fn->header);
+  if (forwarded != NULL) hrc_obj_drop(&forwarded->header);
+}
+
+/* hrc_recover_forward's window names callee: hold callee until the invoked call returns,
+ * releasing the closure the window named before (a chain of forwards holds only the last). */
+void hrc_panic_hold_forwarded(hrc_defer_state_t *st, hrc_closure_t *callee) {
+  hrc_panic_t *p = st->panic;
+  hrc_closure_t *old = p->forwarded;
+  p->forwarded = callee == NULL ? NULL : (hrc_closure_t *)hrc_obj_dup(&callee->header);
+  if (old != NULL) hrc_obj_drop(&old->header);
 }
 
 /* The panic loop: the newest pending call of the newest frame, until one recovers. */

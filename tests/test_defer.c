@@ -499,6 +499,71 @@ out:
   cr_assert(eq(int, landed, 1));
 }
 
+/* The window forwarded to g outlives g: g does not recover and frees itself, and a closure
+ * allocated next (in g's block, in release builds) must not take the window. Go: the stranger
+ * is not a deferred call, its recover returns nil, and the outer deferred recover gets "A". */
+static hrc_obj_t *g_ignores(hrc_closure_t *self, hrc_obj_t *x) {
+  (void)x;
+  done(self);
+  note('g');
+  return NULL;
+}
+
+static hrc_obj_t *stranger_code(hrc_closure_t *self) {
+  hrc_recover_t tok = hrc_recover_token(self);
+  done(self);
+  hrc_obj_t *v = hrc_recover(tok);
+  note(v == NULL ? 's' : 'S'); /* S: a stranger recovered the panic */
+  hrc_xdrop(v);
+  return NULL;
+}
+
+/* Closures of g's size allocated until one lands in g's old block (at most STRANGERS). */
+#define STRANGERS 4096
+static hrc_closure_t *strangers[STRANGERS];
+
+/* The thunk of `defer g(1)` in a loop: an inline record closure, whose code borrows self and
+ * takes its captured g over, so g is unique and its owned call frees it. */
+static hrc_obj_t *forward_then_stranger(hrc_closure_t *self) {
+  hrc_closure_t *g = (hrc_closure_t *)self->env[0];
+  uintptr_t g_block = (uintptr_t)g;
+  hrc_recover_forward(self, g);
+  hrc_xdrop(hrc_call1(g, hrc_box_int(1)));
+  size_t n = 0;
+  do strangers[n++] = hrc_closure_alloc((hrc_code_t)stranger_code, 0, 0); /* g's size */
+  while ((uintptr_t)strangers[n - 1] != g_block && n < STRANGERS);
+  hrc_closure_t *h = strangers[--n]; /* in g's block if the caches handed it out again */
+  while (n > 0) hrc_drop(&strangers[--n]->header);
+  return hrc_call0(h);
+}
+
+static hrc_obj_t *recover_a(hrc_closure_t *self) {
+  hrc_recover_t tok = hrc_recover_token(self);
+  done(self);
+  hrc_obj_t *v = hrc_recover(tok);
+  note(is_text(v, "A") ? 'a' : '?');
+  hrc_xdrop(v);
+  return NULL;
+}
+
+Test(recover, a_closure_in_a_forwarded_callees_block_does_not_recover) {
+  reset_trail();
+  int64_t live0 = hrc_live_objects();
+  for (volatile int round = 0; round < 3; round++) {
+    hrc_frame_t fr;
+    hrc_landing_t land;
+    ENTER_LANDING(fr, land);
+    hrc_defer_heap(&fr, clo0(recover_a));
+    hrc_closure_t *t = hrc_defer_heap_closure(&fr, (hrc_code_t)forward_then_stranger, 1, 0);
+    t->env[0] = &hrc_closure_alloc((hrc_code_t)g_ignores, 0, 0)->header;
+    hrc_panic_str("A");
+  out:
+    hrc_frame_exit(&fr);
+  }
+  cr_assert(eq(str, trail, "gsagsagsa"));
+  if (HRC_COUNTING) cr_assert(eq(i64, hrc_live_objects() - live0, 0));
+}
+
 /* Recover outside any panic returns nothing (a token no deferred call was given is misuse:
  * test_misuse.c). */
 Test(recover, outside_a_panic_returns_nothing) {
