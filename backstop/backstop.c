@@ -110,9 +110,9 @@ void hrc_collect(void) {
   GC_gcollect();
 }
 
-int hrc_thread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *),
-                      void *arg) {
-  hrc_thread_attach(); /* bdwgc must be running before it can track a new thread */
+/* A thread bdwgc registers before start runs (hrc_thread_create, rc/thread.c). */
+int hrc_backstop_thread_create(pthread_t *thread, const pthread_attr_t *attr,
+                               void *(*start)(void *), void *arg) {
   return GC_pthread_create(thread, attr, start, arg);
 }
 

@@ -2,6 +2,7 @@
 #ifndef HRC_BACKSTOP_INTERNAL_H
 #define HRC_BACKSTOP_INTERNAL_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "hrc.h"
@@ -14,6 +15,10 @@ HRC_BACKSTOP_HIDDEN void hrc_backstop_init(void);
 HRC_BACKSTOP_HIDDEN void hrc_backstop_thread_enter(void);
 /* This thread's exit hook: unregister it if hrc registered it. */
 HRC_BACKSTOP_HIDDEN void hrc_backstop_thread_exit(void);
+
+/* pthread_create through bdwgc, which registers the thread before start runs. */
+HRC_BACKSTOP_HIDDEN int hrc_backstop_thread_create(pthread_t *thread, const pthread_attr_t *attr,
+                                                   void *(*start)(void *), void *arg);
 
 /* The collection policy (backstop/policy.c). */
 HRC_BACKSTOP_HIDDEN void hrc_policy_init(void);

@@ -94,6 +94,9 @@ typedef struct hrc_frame_s {
   hrc_landing_t *landing;          /* where a recover in this frame's deferred calls lands */
   uint32_t bits;                   /* pending open-coded slots */
   hrc_closure_t *slots[HRC_OPEN_MAX];
+#if HRC_DEBUG
+  uintptr_t entered; /* checked builds: the frame's address xor a magic while it is entered */
+#endif
 } hrc_frame_t;
 
 typedef struct hrc_panic_s hrc_panic_t; /* defer/defer_internal.h */
@@ -127,11 +130,17 @@ HRC_API void hrc_defer_clear_inline(hrc_defer_rec_t *r);
 HRC_API HRC_NOINLINE void hrc_frame_run_records(hrc_frame_t *fr);
 HRC_API HRC_NORETURN HRC_COLD void hrc_defer_nil_cold(void);
 HRC_API HRC_COLD void hrc_frame_misuse_cold(hrc_frame_t *fr);
+HRC_API HRC_NOINLINE void hrc_frame_enter_check(hrc_defer_state_t *st, hrc_frame_t *fr);
 
-/* Link a frame into this thread's chain, with nothing pending and no landing. */
+/* Link a frame into this thread's chain, with nothing pending and no landing. The checked
+ * build first makes sure the chain's newest frame is still entered (a function that returned
+ * without leaving its frame is named here, not later as a bad pointer). */
 static inline void hrc_frame_enter(hrc_frame_t *fr) {
   hrc_defer_state_t *st = hrc_tls_defer;
   if (HRC_UNLIKELY(st == NULL)) st = hrc_defer_state_cold();
+#if HRC_DEBUG
+  hrc_frame_enter_check(st, fr);
+#endif
   fr->prev = st->top;
   fr->records = NULL;
   fr->landing = NULL;
@@ -244,6 +253,7 @@ static inline void hrc_frame_leave(hrc_frame_t *fr) {
 #if HRC_DEBUG
   if (st == NULL || st->top != fr || fr->bits != 0 || fr->records != NULL)
     hrc_frame_misuse_cold(fr);
+  fr->entered = 0;
 #endif
   st->top = fr->prev;
 }

@@ -33,13 +33,21 @@ typedef struct chunk_s {
 
 #define CHUNK_BYTES (64u * 1024u) /* 2048 records of the smallest size */
 
-/* First defer frame of this thread: register the thread, then make its state record. */
-hrc_defer_state_t *hrc_defer_state_cold(void) {
-  hrc_thread_ensure();
+/* Registration of this thread (rc/thread.c): make its state record now, while memory is
+ * there, so that a panic never needs memory (a full heap's out-of-memory panic on a thread
+ * that never entered a frame failed here, tests/exit_scenarios.c "out_of_memory_on_main"). */
+void hrc_defer_thread_enter(void) {
+  if (hrc_tls_defer != NULL) return;
   hrc_defer_state_t *st = hrc_heap_alloc_root(sizeof *st);
   if (st == NULL) hrc_out_of_memory(sizeof *st);
   hrc_tls_defer = st;
-  return st;
+}
+
+/* First defer operation of a thread not registered yet: registration makes the state. */
+hrc_defer_state_t *hrc_defer_state_cold(void) {
+  hrc_thread_ensure();
+  hrc_defer_thread_enter(); /* registered earlier, then detached: make it again */
+  return hrc_tls_defer;
 }
 
 /* Make c the current chunk with its top at top. */
@@ -190,12 +198,75 @@ void hrc_defer_nil_cold(void) {
   hrc_panic(hrc_error_new("runtime error: invalid memory address or nil pointer dereference"));
 }
 
+/* ---- frames never left ----
+ * A function that enters a frame and returns without leaving it leaves a dead frame on the
+ * chain. Frames of one chain live on one stack, newest lowest, and every frame of the chain
+ * belongs to a function still running; so a frame lying below the frame of the code looking
+ * at it (a noinline function's own frame is below every caller's locals) is dead. Checked
+ * builds also keep a cookie in each entered frame, which the function's later stack use
+ * overwrites. Under ASan with fake stacks (detect_stack_use_after_return) frames are not on
+ * the stack, and only the cookie is checked. Tests: tests/exit_scenarios.c. */
+
+#define FRAME_MAGIC ((uintptr_t)0x48524346524d4521u) /* "HRCFRME!" */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HRC_FRAME_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HRC_FRAME_ASAN 1
+#endif
+#endif
+#ifdef HRC_FRAME_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+/* Whether fr, on this thread's chain, belongs to a function that has returned; `bound` is
+ * the frame address of a noinline function the code now running called. */
+static bool frame_is_dead(const hrc_frame_t *fr, const void *bound) {
+#if HRC_DEBUG
+  if (fr->entered != ((uintptr_t)fr ^ FRAME_MAGIC)) return true;
+#endif
+#ifdef HRC_FRAME_ASAN
+  if (__asan_get_current_fake_stack() != NULL) return false;
+#endif
+  return (uintptr_t)fr < (uintptr_t)bound;
+}
+
+/* One line naming the dead frame and who met it. */
+static HRC_NORETURN void frame_never_left(const hrc_frame_t *dead, const char *met_by,
+                                          const void *other) {
+  hrc_fatal("defer frame %p was never left: its function returned without hrc_frame_leave or "
+            "hrc_frame_exit (met by %s %p)",
+            (const void *)dead, met_by, other);
+}
+
+void hrc_frame_enter_check(hrc_defer_state_t *st, hrc_frame_t *fr) {
+#if HRC_DEBUG
+  if (st->top != NULL && frame_is_dead(st->top, __builtin_frame_address(0)))
+    frame_never_left(st->top, "hrc_frame_enter of frame", fr);
+  fr->entered = (uintptr_t)fr ^ FRAME_MAGIC;
+#else
+  (void)st, (void)fr;
+#endif
+}
+
+/* A panic is about to run fr's deferred calls: fr must be a live frame (every build: a dead
+ * one's slots hold whatever the stack holds now). */
+void hrc_frame_check_live(hrc_frame_t *fr, const void *bound) {
+  if (frame_is_dead(fr, bound)) frame_never_left(fr, "a panic at", bound);
+}
+
 /* Checked builds: a frame left out of order, or with calls pending. */
 void hrc_frame_misuse_cold(hrc_frame_t *fr) {
   hrc_defer_state_t *st = hrc_tls_defer;
-  if (st == NULL || st->top != fr)
-    hrc_fatal("frame %p left out of order (the thread's newest frame is %p)", (void *)fr,
-              st != NULL ? (void *)st->top : NULL);
+  if (st == NULL || st->top == NULL)
+    hrc_fatal("frame %p left, but this thread has no frame entered (left twice, or entered on "
+              "another thread, or the thread was detached)",
+              (void *)fr);
+  if (st->top != fr)
+    hrc_fatal("frame %p left out of order: the thread's newest frame %p was entered after it "
+              "and never left",
+              (void *)fr, (void *)st->top);
   hrc_fatal("frame %p left with deferred calls pending (open-coded bits 0x%x, records %p)",
             (void *)fr, fr->bits, (void *)fr->records);
 }

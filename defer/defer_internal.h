@@ -21,6 +21,7 @@ struct hrc_panic_s {
                              * closure is allocated at its address and takes the window */
   bool recovered;     /* a recover took its value; it ends when that call returns */
   bool goexit;        /* a thread exit: runs like a panic, cannot be recovered, prints nothing */
+  const void *bound;  /* the frame address of the call that started it (hrc_frame_check_live) */
 };
 
 /* This thread's state, made on first use. */
@@ -38,9 +39,15 @@ HRC_HIDDEN void hrc_defer_reset_records(hrc_defer_state_t *st, hrc_frame_t *fr);
 /* Pop the heap record r whose call a panic ran: records above it are dead too. */
 HRC_HIDDEN void hrc_defer_pop_unwound(hrc_defer_rec_t *r);
 
+/* A panic is about to run fr's deferred calls: stop with one line if fr's function has
+ * returned without leaving it. bound: the frame address of the panic's entry point, which
+ * lies below every live frame of the chain. */
+HRC_HIDDEN void hrc_frame_check_live(hrc_frame_t *fr, const void *bound);
 /* hrc_recover_forward moved the window of the current panic's call to callee: hold it. */
 HRC_HIDDEN void hrc_panic_hold_forwarded(hrc_defer_state_t *st, hrc_closure_t *callee);
 
+/* This thread's registration: make its state record (called from rc/thread.c). */
+HRC_HIDDEN void hrc_defer_thread_enter(void);
 /* This thread's exit: release its state and its pool (called from rc/thread.c). */
 HRC_HIDDEN void hrc_defer_thread_exit(void);
 

@@ -99,6 +99,7 @@ static HRC_NORETURN void finish(hrc_defer_state_t *st, hrc_panic_t *p) {
   for (hrc_panic_t *q = p->link; q != NULL; q = q->link) end_panic(q); /* abandoned */
   st->panic = NULL;
   st->invoking = NULL;
+  if (hrc_thread_is_main()) hrc_thread_main_exit();
   pthread_exit(NULL);
 }
 
@@ -157,6 +158,7 @@ static void run_deferred(hrc_defer_state_t *st, hrc_panic_t *p) {
   for (;;) {
     hrc_frame_t *fr = st->top;
     if (fr == NULL) finish(st, p);
+    hrc_frame_check_live(fr, p->bound);
     hrc_closure_t *fn;
     hrc_defer_rec_t *rec;
     if (!hrc_frame_take(fr, &fn, &rec)) {
@@ -169,20 +171,27 @@ static void run_deferred(hrc_defer_state_t *st, hrc_panic_t *p) {
   }
 }
 
-void hrc_panic(hrc_obj_t *v) {
+/* Start a panic with v; bound is the frame address of the entry point the program called,
+ * the best bound there is on where the program's live frames are. */
+static HRC_NORETURN void panic_from(hrc_obj_t *v, const void *bound) {
   hrc_defer_state_t *st = hrc_defer_state();
   if (v == NULL) v = hrc_error_new("panic called with nil argument");
-  hrc_panic_t p = {.link = st->panic, .value = v};
+  hrc_panic_t p = {.link = st->panic, .value = v, .bound = bound};
   st->panic = &p;
   HRC_STAT_ADD(panics, 1);
   run_deferred(st, &p);
 }
 
-void hrc_panic_str(const char *msg) { hrc_panic(hrc_bytes_obj(hrc_bytes_from(msg, strlen(msg)))); }
+void hrc_panic(hrc_obj_t *v) { panic_from(v, __builtin_frame_address(0)); }
+
+void hrc_panic_str(const char *msg) {
+  panic_from(hrc_bytes_obj(hrc_bytes_from(msg, strlen(msg))), __builtin_frame_address(0));
+}
 
 void hrc_thread_exit(void) {
   hrc_defer_state_t *st = hrc_defer_state();
-  hrc_panic_t exit_record = {.link = st->panic, .goexit = true};
+  hrc_panic_t exit_record = {.link = st->panic, .goexit = true,
+                             .bound = __builtin_frame_address(0)};
   st->panic = &exit_record;
   run_deferred(st, &exit_record);
 }

@@ -60,6 +60,11 @@ HRC_HIDDEN HRC_COLD void hrc_thread_register(void);
 static inline void hrc_thread_ensure(void) {
   if (HRC_UNLIKELY(!hrc_thread_registered)) hrc_thread_register();
 }
+/* The main thread's hrc_thread_exit, after its deferred calls: wait for the other threads,
+ * then end the process with Go's fatal error and status 2 (rc/thread.c). */
+HRC_HIDDEN HRC_NORETURN void hrc_thread_main_exit(void);
+/* Whether the calling thread is the process's main thread. */
+HRC_HIDDEN bool hrc_thread_is_main(void);
 /* Called once per process from the first registration: reads the environment. */
 HRC_HIDDEN void hrc_stats_process_init(void);
 /* This thread's exit: fold its counters into the totals. */

@@ -8,7 +8,12 @@
  * In the tracing modes the first registration also starts bdwgc, and a thread bdwgc does not
  * know yet is registered with it (backstop/backstop.c).
  */
+#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "cache_internal.h"
 #include "defer_internal.h"
@@ -19,6 +24,31 @@
 
 HRC_TLS bool hrc_thread_registered;
 static int64_t attached; /* threads registered now: each owns root records (cache, defer state) */
+
+/* Threads other than the main one that may still run hrc code: those hrc_thread_create made
+ * (from creation to their end) and foreign threads while registered. A main thread that
+ * called hrc_thread_exit waits for this to reach 0 (hrc_thread_main_exit). */
+static int64_t others;
+static pthread_mutex_t others_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t others_done = PTHREAD_COND_INITIALIZER;
+static HRC_TLS bool counted_as_other; /* this thread is in `others` */
+
+/* One more thread that may run hrc code. */
+static void others_add(void) {
+  pthread_mutex_lock(&others_lock);
+  others++;
+  pthread_mutex_unlock(&others_lock);
+}
+
+/* One less; the last one wakes a waiting main thread. */
+static void others_remove(void) {
+  pthread_mutex_lock(&others_lock);
+  if (--others == 0) pthread_cond_broadcast(&others_done);
+  pthread_mutex_unlock(&others_lock);
+}
+
+/* Whether this is the process's main thread (its thread id is the process id). */
+static bool is_main_thread(void) { return (pid_t)syscall(SYS_gettid) == getpid(); }
 static pthread_key_t exit_key;
 static pthread_once_t process_once = PTHREAD_ONCE_INIT;
 
@@ -26,6 +56,10 @@ static pthread_once_t process_once = PTHREAD_ONCE_INIT;
 static void thread_exit(void *unused) {
   (void)unused;
   hrc_defer_thread_exit();
+  if (counted_as_other) {
+    counted_as_other = false;
+    others_remove();
+  }
   hrc_stats_thread_exit();
 #if HRC_DEBUG
   hrc_debug_thread_exit();
@@ -66,29 +100,99 @@ void hrc_thread_register(void) {
   hrc_cache_thread_enter();
 #endif
   hrc_stats_thread_enter();
+  hrc_defer_thread_enter();
   pthread_setspecific(exit_key, (void *)&hrc_thread_registered);
+  if (!counted_as_other && !is_main_thread()) { /* a foreign thread: counted while registered */
+    counted_as_other = true;
+    others_add();
+  }
 }
 
 void hrc_thread_attach(void) { hrc_thread_ensure(); }
 
-/* Release this thread's runtime state now (a foreign thread about to stop using hrc). */
+/* Release this thread's runtime state now (a foreign thread about to stop using hrc). Refused
+ * while a defer frame is entered or a panic runs: the frames live on this thread's stack and
+ * the chain that links them would be gone (tests/test_misuse.c). */
 void hrc_thread_detach(void) {
   if (!hrc_thread_registered) return;
+  hrc_defer_state_t *st = hrc_tls_defer;
+  if (st != NULL && (st->top != NULL || st->panic != NULL))
+    hrc_fatal("hrc_thread_detach with defer frame %p still entered%s: leave every frame "
+              "(hrc_frame_exit) before detaching",
+              (void *)st->top, st->panic != NULL ? " and a panic running" : "");
   pthread_setspecific(exit_key, NULL);
   thread_exit(NULL);
 }
+
+/* What a thread made by hrc_thread_create runs: start(arg), counted in `others` until it
+ * ends, however it ends (return, hrc_thread_exit, cancellation). */
+typedef struct spawn_s {
+  void *(*start)(void *);
+  void *arg;
+} spawn_t;
+
+/* Cleanup handler: the thread has ended. */
+static void spawned_ended(void *unused) {
+  (void)unused;
+  if (counted_as_other) {
+    counted_as_other = false;
+    others_remove();
+  }
+}
+
+static void *spawned(void *p) {
+  spawn_t s = *(spawn_t *)p;
+  free(p);
+  counted_as_other = true; /* hrc_thread_create counted it */
+  void *result;
+  pthread_cleanup_push(spawned_ended, NULL);
+  result = s.start(s.arg);
+  pthread_cleanup_pop(1);
+  return result;
+}
+
+int hrc_thread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *),
+                      void *arg) {
+  hrc_thread_attach(); /* bdwgc must be running before it can track a new thread */
+  spawn_t *s = malloc(sizeof *s);
+  if (s == NULL) return EAGAIN;
+  *s = (spawn_t){start, arg};
+  others_add();
+#if HRC_TRACING
+  int err = hrc_backstop_thread_create(thread, attr, spawned, s);
+#else
+  int err = pthread_create(thread, attr, spawned, s);
+#endif
+  if (err != 0) {
+    free(s);
+    others_remove();
+  }
+  return err;
+}
+
+/* The main thread called hrc_thread_exit and its deferred calls have run. Go's rule: the
+ * program goes on while other goroutines run, and dies with a fatal error when none is left.
+ * So wait for every other thread hrc knows (made by hrc_thread_create, or attached), then
+ * end the process with status 2. Never pthread_exit: in the tracing modes bdwgc's marker
+ * threads would keep a process whose main thread is gone alive forever. */
+void hrc_thread_main_exit(void) {
+  pthread_mutex_lock(&others_lock);
+  while (others > 0) pthread_cond_wait(&others_done, &others_lock);
+  pthread_mutex_unlock(&others_lock);
+  fflush(NULL);
+  fputs("fatal error: no threads left to run (the main thread called hrc_thread_exit)\n", stderr);
+  fflush(stderr);
+  _exit(2);
+}
+
+/* Whether the calling thread is the main one (hrc_thread_exit ends it differently). */
+bool hrc_thread_is_main(void) { return is_main_thread(); }
 
 #if !HRC_TRACING
 /* Nothing to collect without a tracer, nor to pace. */
 void hrc_collect(void) {}
 void hrc_gc_set_candidate_threshold(uint64_t n) { (void)n; }
 void hrc_gc_set_divisor(unsigned divisor) { (void)divisor; }
-
-int hrc_thread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *),
-                      void *arg) {
-  hrc_thread_attach();
-  return pthread_create(thread, attr, start, arg);
-}
 
 int hrc_thread_join(pthread_t thread, void **result) { return pthread_join(thread, result); }
 #endif
