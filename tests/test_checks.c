@@ -172,3 +172,60 @@ Test(checks, freed_blocks_are_poisoned_and_quarantined) {
   cr_assert(ne(ptr, again, inner));
   hrc_drop(again);
 }
+
+/* ---- a missing hrc_share is named ---- */
+
+static void *touch_twice(void *arg) {
+  hrc_obj_t *c = arg;
+  hrc_dup(c); /* the count is main's, and main still holds a reference */
+  hrc_drop(c);
+  return NULL;
+}
+
+static void two_threads_one_local_count(void *arg) {
+  (void)arg;
+  hrc_obj_t *c = cell();
+  hrc_dup(c); /* one reference for the other thread, without hrc_share */
+  pthread_t t;
+  hrc_thread_create(&t, NULL, touch_twice, c);
+  hrc_thread_join(t, NULL);
+}
+
+Test(checks, a_local_count_touched_by_a_second_thread_names_hrc_share) {
+  expect_fatal(two_threads_one_local_count, NULL, "mark a value with hrc_share");
+}
+
+/* What the contract allows: a unique graph (with a DAG inside: a leaf two cells share) moves
+ * to another thread without hrc_share, and that thread frees it. */
+static void *drop_arg(void *arg) {
+  hrc_drop(arg);
+  return NULL;
+}
+
+Test(checks, a_unique_graph_with_shared_inner_objects_may_move) {
+  hrc_obj_t *leaf = cell();
+  hrc_obj_t *root = mk_cons(hrc_dup(leaf), mk_cons(leaf, hrc_box_int(0)));
+  int64_t live = hrc_live_objects();
+  pthread_t t;
+  cr_assert(eq(int, hrc_thread_create(&t, NULL, drop_arg, root), 0));
+  hrc_thread_join(t, NULL);
+  cr_assert(eq(i64, hrc_live_objects(), live - 3));
+}
+
+/* And objects whose owner has ended are taken over by whoever touches them. */
+static void *build_and_keep(void *arg) {
+  (void)arg;
+  hrc_obj_t *leaf = cell();
+  return mk_cons(hrc_dup(leaf), leaf);
+}
+
+Test(checks, objects_of_an_ended_thread_are_taken_over) {
+  pthread_t t;
+  void *xs;
+  cr_assert(eq(int, hrc_thread_create(&t, NULL, build_and_keep, NULL), 0));
+  hrc_thread_join(t, &xs);
+  hrc_obj_t *leaf = as_cons(xs)->head;
+  hrc_dup(leaf);
+  hrc_drop(xs);
+  hrc_drop(leaf);
+}

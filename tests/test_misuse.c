@@ -302,3 +302,45 @@ static void closure_without_code(void *arg) {
 Test(misuse, a_closure_without_room_for_its_code_is_one_line) {
   expect_fatal(closure_without_code, NULL, "closure with 0 scanned fields");
 }
+
+/* ---- the checked build's quarantine and poisoning stay near release memory ---- */
+
+#if HRC_DEBUG && HRC_COUNTING
+/* The quarantine is bounded in bytes too (HRC_QUARANTINE_BYTES, default 8 MiB): 10,000 dead
+ * 8 KiB arrays (80 MB) are not all held back. It held 65,536 blocks whatever their size. */
+Test(misuse, the_quarantine_holds_a_bounded_number_of_bytes) {
+  size_t before = hrc_heap_in_use();
+  for (int i = 0; i < 10000; i++) hrc_drop(hrc_array_obj(hrc_array_alloc(1000)));
+  size_t grew = hrc_heap_in_use() - before;
+  cr_assert(lt(sz, grew, (size_t)40 << 20), "the heap grew by %zu bytes", grew);
+}
+
+/* Resident memory of this process, in bytes. */
+static size_t rss_bytes(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  cr_assert(f != NULL);
+  unsigned long pages = 0, resident = 0;
+  cr_assert(eq(int, fscanf(f, "%lu %lu", &pages, &resident), 2));
+  fclose(f);
+  return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* A dead 1 GiB object that was never written is poisoned at its edges only: freeing it does
+ * not make it resident (it was written whole: 2 GB of RSS for a 2 GiB object). */
+Test(misuse, a_huge_object_dies_without_being_written_whole) {
+  hrc_obj_t *big = hrc_alloc((size_t)1 << 30, 1, 0);
+  size_t before = rss_bytes();
+  hrc_drop(big);
+  size_t after = rss_bytes();
+  cr_assert(lt(sz, after, before + ((size_t)64 << 20)), "RSS %zu -> %zu", before, after);
+}
+#endif
+
+#if HRC_DEBUG && defined(HRC_MODE_RC)
+/* A 1 TiB block that mimalloc hands out without touching: its free must not touch it either
+ * (the checked build was killed writing its poison). */
+Test(misuse, a_terabyte_object_can_be_dropped) {
+  hrc_obj_t *huge = hrc_alloc((size_t)1 << 40, 1, 0);
+  hrc_drop(huge);
+}
+#endif
