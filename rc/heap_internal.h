@@ -16,6 +16,18 @@
 
 #include "rc_internal.h"
 
+/* A span of addresses known to hold only the heap's memory, [hrc_heap_lo, hrc_heap_hi): a
+ * release build's check that a dying object is a block of the heap at all (rc/free.c) costs a
+ * range test while the object lies in it; outside, the allocator is asked (hrc_heap_owns) and
+ * the span widened to the allocator's granule around the block. It only grows. */
+extern HRC_HIDDEN uintptr_t hrc_heap_lo, hrc_heap_hi;
+
+/* Whether p lies in the known span (a stack address or static data does not). */
+static inline bool hrc_heap_spans(const void *p) {
+  uintptr_t lo = __atomic_load_n(&hrc_heap_lo, __ATOMIC_RELAXED);
+  return (uintptr_t)p - lo < __atomic_load_n(&hrc_heap_hi, __ATOMIC_RELAXED) - lo;
+}
+
 #if defined(HRC_MODE_RC)
 #include <mimalloc.h>
 
@@ -64,6 +76,11 @@ static inline void hrc_heap_free(void *p) { hrc_heap_free_sized(p, mi_usable_siz
 /* Usable bytes of a block, for objects too large to record their size in the header. */
 static inline size_t hrc_heap_usable(const void *p) { return mi_usable_size(p); }
 
+/* Whether p lies in memory mimalloc manages (its segment map), and the span around p that
+ * is all mimalloc's: the 32 MiB-aligned region of p's segment. */
+static inline bool hrc_heap_owns(const void *p) { return mi_is_in_heap_region(p); }
+#define HRC_HEAP_GRANULE ((uintptr_t)32 << 20)
+
 /* Zeroed memory for runtime records that hold references (per-thread caches); in the tracing
  * modes the collector scans it. */
 static inline void *hrc_heap_alloc_root(size_t size) { return mi_zalloc(size); }
@@ -110,6 +127,11 @@ static inline void hrc_heap_free_sized(void *p, size_t bytes) {
 }
 
 static inline size_t hrc_heap_usable(const void *p) { return GC_size(p); }
+
+/* Whether p lies in bdwgc's heap (its block headers), and the span around p that is all
+ * bdwgc's: p's heap block (HBLKSIZE). */
+static inline bool hrc_heap_owns(const void *p) { return GC_is_heap_ptr(p) != 0; }
+#define HRC_HEAP_GRANULE ((uintptr_t)4096)
 
 /* Uncollectable, scanned memory: the collector sees every reference a record holds. */
 static inline void *hrc_heap_alloc_root(size_t size) { return GC_malloc_uncollectable(size); }

@@ -344,3 +344,25 @@ Test(misuse, a_terabyte_object_can_be_dropped) {
   hrc_drop(huge);
 }
 #endif
+
+#if HRC_COUNTING
+/* A C struct on the stack shaped like an object with one reference: its drop must not put
+ * the stack into a cache (the next allocation returned the stack address). Release builds
+ * check that a dying object lies in the heap; checked builds find it has no block cookie. */
+static void drop_stack_struct(void *arg) {
+  (void)arg;
+  struct {
+    uint64_t pad[2];
+    hrc_obj_t header;
+    hrc_obj_t *f[2];
+  } fake = {{0, 0}, {.rc = HRC_RC_UNIQUE, .tag = 1, .scan = 2, .words = 3}, {NULL, NULL}};
+  fake.f[0] = fake.f[1] = hrc_box_int(0);
+  hrc_drop(&fake.header);
+  hrc_obj_t *next = hrc_alloc(24, 1, 2);
+  printf("next allocation %s the stack\n", next == &fake.header ? "is" : "is not");
+}
+
+Test(misuse, dropping_a_struct_hrc_never_allocated_is_one_line) {
+  expect_fatal(drop_stack_struct, NULL, HRC_DEBUG ? "which hrc never allocated" : "not in hrc's heap");
+}
+#endif
