@@ -296,8 +296,12 @@ HRC_API void hrc_recover_forward(hrc_closure_t *self, hrc_closure_t *callee);
 HRC_API hrc_obj_t *hrc_recover(hrc_recover_t tok);
 
 /* Go's runtime.Goexit: run every pending deferred call of this thread, then end the thread
- * (pthread_exit; in the main thread the process ends when the other threads have). It cannot
- * be recovered; a panic in one of the deferred calls proceeds as usual. */
+ * (pthread_exit). It cannot be recovered; a panic in one of the deferred calls proceeds as
+ * usual, and a panic in progress when a deferred call exits ends with the thread. On the main
+ * thread, as Go's Goexit in main: once the deferred calls have run, the other threads hrc
+ * knows (hrc_thread_create, attached) run on, and when none is left the process ends with
+ * "fatal error: no threads left to run (the main thread called hrc_thread_exit)" and status 2
+ * (tests/exit_scenarios.c). */
 HRC_API HRC_NORETURN void hrc_thread_exit(void);
 
 /* ---- panic values ---- */
