@@ -163,34 +163,18 @@ static HRC_NOINLINE void free_graph(hrc_obj_t *o) {
 /* Release builds: a dying object outside the heap (a C struct, a stack address, static data
  * without HRC_IMMORTAL_HEADER) would enter a cache and be handed out by the next allocation.
  * Checked where a free starts (the object the program drops or frees, the fields of a reuse
- * token), not for each object of a dying graph: a range test against a span of addresses known
- * to be the heap's; outside it the allocator is asked, and the span grows by the allocator's
- * granule around a real block (so a program's frees learn the heap's extent after a few calls).
- * Cost, callgrind, release without stats: binary-trees depth 16 +0.1%. Checked builds catch
+ * token), not for each object of a dying graph: a range test against the span of the heap's
+ * blocks (heap_internal.h). Cost: docs/reliability.md. Checked builds catch
  * such pointers earlier, by the block's cookie (rc/debug.c). */
 #if !HRC_DEBUG
-uintptr_t hrc_heap_lo = 0, hrc_heap_hi = 0;
-
-/* Grow the known span to cover the granule around p. */
-static void widen_span(const void *p) {
-  uintptr_t lo = (uintptr_t)p & ~(HRC_HEAP_GRANULE - 1), hi = lo + HRC_HEAP_GRANULE;
-  uintptr_t cur_lo = __atomic_load_n(&hrc_heap_lo, __ATOMIC_RELAXED);
-  uintptr_t cur_hi = __atomic_load_n(&hrc_heap_hi, __ATOMIC_RELAXED);
-  if (cur_hi != 0) { /* one span: the old one, the new granule and what lies between */
-    lo = lo < cur_lo ? lo : cur_lo;
-    hi = hi > cur_hi ? hi : cur_hi;
-  }
-  __atomic_store_n(&hrc_heap_lo, lo, __ATOMIC_RELAXED);
-  __atomic_store_n(&hrc_heap_hi, hi, __ATOMIC_RELAXED);
-}
-
 /* o is outside the known span: the heap's after all (then the span grows), or fatal. */
 static HRC_COLD void hrc_check_in_heap_cold(hrc_obj_t *o) {
   if (!hrc_heap_owns(o))
     hrc_fatal("free of %p (tag %u), which is not in hrc's heap: a pointer hrc never allocated "
               "(a C struct, a stack address, or static data without HRC_IMMORTAL_HEADER)",
               (void *)o, o->tag);
-  widen_span(o);
+  uintptr_t at = (uintptr_t)o;
+  hrc_heap_widen(at, at + 1);
 }
 #endif
 

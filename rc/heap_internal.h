@@ -16,16 +16,27 @@
 
 #include "rc_internal.h"
 
-/* A span of addresses known to hold only the heap's memory, [hrc_heap_lo, hrc_heap_hi): a
- * release build's check that a dying object is a block of the heap at all (rc/free.c) costs a
- * range test while the object lies in it; outside, the allocator is asked (hrc_heap_owns) and
- * the span widened to the allocator's granule around the block. It only grows. */
+/* A span of addresses that holds the heap's blocks, [hrc_heap_lo, hrc_heap_hi): a release
+ * build's check that a dying object is a block of the heap at all (rc/free.c) costs a range
+ * test while the object lies in it. rc notes every block mimalloc hands out (per batch), so
+ * the span is exact: outside it is never the heap (mimalloc's own mi_is_in_heap_region knows
+ * only segments below 40 TiB, and under ASan mimalloc's are above). In gc and hybrid bdwgc is
+ * asked outside the span (hrc_heap_owns), and the span grows around the blocks it confirms.
+ * The span only grows, in steps of HRC_HEAP_GRANULE, and covers what lies between. */
 extern HRC_HIDDEN uintptr_t hrc_heap_lo, hrc_heap_hi;
+HRC_HIDDEN HRC_COLD void hrc_heap_widen(uintptr_t lo, uintptr_t hi);
 
-/* Whether p lies in the known span (a stack address or static data does not). */
+/* Whether p lies in the span (a stack address or static data does not). */
 static inline bool hrc_heap_spans(const void *p) {
   uintptr_t lo = __atomic_load_n(&hrc_heap_lo, __ATOMIC_RELAXED);
   return (uintptr_t)p - lo < __atomic_load_n(&hrc_heap_hi, __ATOMIC_RELAXED) - lo;
+}
+
+/* The heap handed out blocks within [lo, hi): widen the span if they lie outside it. */
+static inline void hrc_heap_note(uintptr_t lo, uintptr_t hi) {
+  if (HRC_UNLIKELY(lo < __atomic_load_n(&hrc_heap_lo, __ATOMIC_RELAXED) ||
+                   hi > __atomic_load_n(&hrc_heap_hi, __ATOMIC_RELAXED)))
+    hrc_heap_widen(lo, hi);
 }
 
 #if defined(HRC_MODE_RC)
@@ -60,7 +71,9 @@ static inline void *hrc_heap_took(void *p, size_t bytes) {
 static inline void *hrc_heap_alloc(size_t size, bool scanned) {
   (void)scanned;
   void *p = mi_malloc(size);
-  return p == NULL ? NULL : hrc_heap_took(p, mi_usable_size(p));
+  if (p == NULL) return NULL;
+  hrc_heap_note((uintptr_t)p, (uintptr_t)p + size);
+  return hrc_heap_took(p, mi_usable_size(p));
 }
 
 /* Return a block counted as `bytes` to mimalloc; cross-thread frees are mimalloc's business. */
@@ -76,10 +89,25 @@ static inline void hrc_heap_free(void *p) { hrc_heap_free_sized(p, mi_usable_siz
 /* Usable bytes of a block, for objects too large to record their size in the header. */
 static inline size_t hrc_heap_usable(const void *p) { return mi_usable_size(p); }
 
-/* Whether p lies in memory mimalloc manages (its segment map), and the span around p that
- * is all mimalloc's: the 32 MiB-aligned region of p's segment. */
-static inline bool hrc_heap_owns(const void *p) { return mi_is_in_heap_region(p); }
-#define HRC_HEAP_GRANULE ((uintptr_t)32 << 20)
+/* Outside the span is never mimalloc's: every block is noted when it is handed out. */
+static inline bool hrc_heap_owns(const void *p) {
+  (void)p;
+  return false;
+}
+#define HRC_HEAP_GRANULE ((uintptr_t)4 << 20) /* mimalloc 2.0's segments are 4 MiB */
+
+/* Note a batch of blocks linked through their first words. spread: the xor of each block
+ * with the one before it, or-ed together (two instructions a block; a per-block minimum and
+ * maximum cost binary-trees rc 2% of its instructions): when consecutive blocks differ only
+ * below the granule, all lie in one granule and one note covers them; else each is noted. */
+static inline void hrc_heap_note_batch(void *list, uintptr_t spread, size_t size) {
+  uintptr_t granule = (uintptr_t)list & ~(HRC_HEAP_GRANULE - 1);
+  if (HRC_LIKELY(spread < HRC_HEAP_GRANULE)) {
+    hrc_heap_note(granule, granule + HRC_HEAP_GRANULE);
+    return;
+  }
+  for (void **b = list; b != NULL; b = b[0]) hrc_heap_note((uintptr_t)b, (uintptr_t)b + size);
+}
 
 /* Zeroed memory for runtime records that hold references (per-thread caches); in the tracing
  * modes the collector scans it. */
@@ -95,14 +123,19 @@ static inline void *hrc_heap_alloc_root_uncleared(size_t size) { return mi_mallo
 /* A batch of cache-class blocks of `size` bytes (each counted as size) linked through their
  * first word, or NULL. */
 static inline void *hrc_heap_alloc_many(size_t size, unsigned count) {
-  void *list = NULL;
-  for (unsigned i = 0; i < count; i++) {
+  void **list = mi_malloc(size);
+  if (list == NULL || (list = hrc_heap_took(list, size)) == NULL) return NULL;
+  list[0] = NULL;
+  uintptr_t spread = 0; /* the bits in which some block differs from the one before it */
+  for (unsigned i = 1; i < count; i++) {
     void **b = mi_malloc(size);
     if (b != NULL) b = hrc_heap_took(b, size);
     if (b == NULL) break;
+    spread |= (uintptr_t)b ^ (uintptr_t)list;
     b[0] = list;
     list = b;
   }
+  hrc_heap_note_batch(list, spread, size);
   return list;
 }
 
@@ -128,8 +161,8 @@ static inline void hrc_heap_free_sized(void *p, size_t bytes) {
 
 static inline size_t hrc_heap_usable(const void *p) { return GC_size(p); }
 
-/* Whether p lies in bdwgc's heap (its block headers), and the span around p that is all
- * bdwgc's: p's heap block (HBLKSIZE). */
+/* Whether p lies in bdwgc's heap (its block headers); the span grows by heap blocks
+ * (HBLKSIZE) around the blocks it confirms. */
 static inline bool hrc_heap_owns(const void *p) { return GC_is_heap_ptr(p) != 0; }
 #define HRC_HEAP_GRANULE ((uintptr_t)4096)
 
