@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "backstop_internal.h"
+#include "options_internal.h"
 #include "rc_internal.h"
 
 #define GC_THREADS 1
@@ -26,7 +27,7 @@
 
 static int64_t collections, pause_ns, max_pause_ns, started_ns;
 uint64_t hrc_collection_epoch;
-static __thread int attached_here; /* 1 when hrc registered this thread with bdwgc */
+static HRC_THREAD_LOCAL int attached_here; /* 1 when hrc registered this thread with bdwgc */
 
 static int64_t now_ns(void) {
   struct timespec ts;
@@ -56,12 +57,10 @@ static void quiet_warning(char *msg, GC_word arg) {
 
 void hrc_backstop_init(void) {
   /* HRC_GC_INTERIOR_POINTERS=1 keeps bdwgc's default, for measuring what turning it off buys. */
-  const char *interior = getenv("HRC_GC_INTERIOR_POINTERS");
-  bool keep_interior = interior != NULL && *interior != '\0' && *interior != '0';
+  bool keep_interior = hrc_option(HRC_OPTION_GC_INTERIOR_POINTERS) != 0;
   if (!GC_is_init_called() && !keep_interior) GC_set_all_interior_pointers(0);
   GC_INIT();
-  const char *warn = getenv("HRC_GC_WARNINGS");
-  if (warn == NULL || *warn == '\0' || *warn == '0') GC_set_warn_proc(quiet_warning);
+  if (hrc_option(HRC_OPTION_GC_WARNINGS) == 0) GC_set_warn_proc(quiet_warning);
 #if HRC_DEBUG
   GC_register_displacement(16);
 #endif

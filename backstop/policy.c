@@ -23,6 +23,7 @@
 #include <stdlib.h>
 
 #include "backstop_internal.h"
+#include "options_internal.h"
 #include "rc_internal.h"
 
 #define GC_THREADS 1
@@ -32,16 +33,13 @@
 #define HRC_GC_CANDIDATES_MAX (1u << 26)
 #define HRC_GC_CANDIDATE_BYTES 64u
 
-__thread __attribute__((tls_model("initial-exec"))) uint64_t hrc_tls_cycle_candidates;
+HRC_THREAD_LOCAL uint64_t hrc_tls_cycle_candidates;
 
 static uint64_t threshold = 65536;
 static int64_t policy_collections;
 
-/* Read HRC_GC_CANDIDATES once at start-up. */
-void hrc_policy_init(void) {
-  const char *s = getenv("HRC_GC_CANDIDATES");
-  if (s != NULL && *s != '\0') hrc_gc_set_candidate_threshold(strtoull(s, NULL, 10));
-}
+/* HRC_GC_CANDIDATES (rc/options.c), once at start-up. */
+void hrc_policy_init(void) { hrc_gc_set_candidate_threshold(hrc_option(HRC_OPTION_GC_CANDIDATES)); }
 
 void hrc_gc_set_candidate_threshold(uint64_t n) {
   if (n < HRC_GC_CANDIDATES_MIN) n = HRC_GC_CANDIDATES_MIN;
@@ -63,7 +61,7 @@ void hrc_policy_check(void) {
 #if defined(HRC_MODE_HYBRID)
   /* Candidates count from the last collection on, whatever ran it: the growth trigger's
    * collections reclaim cycles too, and counting across them would collect twice. */
-  static __thread uint64_t seen_epoch, heap_floor;
+  static HRC_THREAD_LOCAL uint64_t seen_epoch, heap_floor;
   uint64_t epoch = __atomic_load_n(&hrc_collection_epoch, __ATOMIC_RELAXED);
   if (epoch != seen_epoch) {
     seen_epoch = epoch;

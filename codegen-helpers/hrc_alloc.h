@@ -68,7 +68,7 @@ typedef struct hrc_cache_s {
 /* This thread's caches: a record the runtime allocates when the thread first uses it (in the
  * tracing modes, in memory the collector scans), and until then an empty shared record whose
  * lists are always NULL, so the inline pop needs no extra test. */
-extern HRC_API __thread __attribute__((tls_model("initial-exec"))) hrc_cache_t *hrc_tls_cache;
+extern HRC_API HRC_THREAD_LOCAL hrc_cache_t *hrc_tls_cache;
 
 /* Whether blocks of this many words are cached. */
 static inline bool hrc_cache_fits(size_t words) {
@@ -84,8 +84,15 @@ HRC_API HRC_COLD void hrc_stats_peak_cold(void);
 HRC_API HRC_NOINLINE void hrc_drop_fields_cold(hrc_obj_t *o);
 HRC_API HRC_COLD void hrc_dup_fields(hrc_obj_t *o);
 HRC_API HRC_NOINLINE void hrc_free_block_cold(hrc_obj_t *o, hrc_op_t op);
+#if HRC_DEBUG
 HRC_API HRC_COLD void hrc_debug_token(hrc_obj_t *tok, size_t size, unsigned scan);
 HRC_API HRC_COLD void hrc_debug_to_token(hrc_obj_t *o);
+#define HRC_CHECK_TOKEN(tok, size, scan) hrc_debug_token((tok), (size), (scan))
+#define HRC_POISON_TOKEN(o)              hrc_debug_to_token(o)
+#else
+#define HRC_CHECK_TOKEN(tok, size, scan) ((void)0)
+#define HRC_POISON_TOKEN(o)              ((void)0)
+#endif
 HRC_API HRC_COLD void hrc_stats_reuse_cold(hrc_obj_t *tok, size_t size, unsigned tag);
 #if defined(HRC_MODE_RC)
 HRC_API HRC_COLD void hrc_heap_recount_cold(hrc_obj_t *tok, size_t size);
@@ -177,9 +184,7 @@ static inline hrc_obj_t *hrc_alloc_at(hrc_reuse_t tok, size_t size, unsigned tag
   /* A pointer-free payload's block is never scanned by the collector: not for reuse. */
   if (HRC_UNLIKELY(tok->flags & HRC_FLAG_ATOMIC)) return hrc_alloc_refused_cold(tok, size, tag, scan);
 #endif
-#if HRC_DEBUG
-  hrc_debug_token(tok, size, scan);
-#endif
+  HRC_CHECK_TOKEN(tok, size, scan);
 #if HRC_WITH_STATS
   hrc_stats_reuse(tok, size, tag);
 #endif
@@ -198,14 +203,10 @@ static inline hrc_reuse_t hrc_drop_reuse(hrc_obj_t *o) {
   (void)o;
   return HRC_NO_REUSE;
 #endif
-#if HRC_DEBUG
-  hrc_debug_check(o, HRC_OP_DROP_REUSE);
-#endif
+  HRC_CHECK(o, HRC_OP_DROP_REUSE);
   if (HRC_LIKELY(hrc_rc_load(o) == HRC_RC_UNIQUE)) {
     if (o->scan != 0) hrc_drop_fields_cold(o);
-#if HRC_DEBUG
-    hrc_debug_to_token(o);
-#endif
+    HRC_POISON_TOKEN(o);
     return o;
   }
   hrc_obj_drop(o);
@@ -224,10 +225,8 @@ static inline hrc_reuse_t hrc_reuse_cell(hrc_obj_t *o) {
   (void)o;
   return HRC_NO_REUSE;
 #endif
-#if HRC_DEBUG
-  hrc_debug_check(o, HRC_OP_REUSE_CELL);
-  hrc_debug_to_token(o);
-#endif
+  HRC_CHECK(o, HRC_OP_REUSE_CELL);
+  HRC_POISON_TOKEN(o);
   return o;
 }
 
@@ -241,9 +240,7 @@ static inline void hrc_free_cell(hrc_obj_t *o) {
  * reference. Same as a drop (a thread-shared object may still die here, releasing its fields);
  * the debug build also checks that a local object was not unique. */
 static inline void hrc_decref(hrc_obj_t *o) {
-#if HRC_DEBUG && HRC_COUNTING
-  hrc_debug_check(o, HRC_OP_DECREF);
-#endif
+  if (HRC_COUNTING) HRC_CHECK(o, HRC_OP_DECREF);
   hrc_obj_drop(o);
 }
 

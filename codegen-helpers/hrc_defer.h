@@ -121,7 +121,7 @@ typedef struct hrc_defer_state_s {
 } hrc_defer_state_t;
 
 /* This thread's state, or NULL before its first frame. */
-extern HRC_API __thread __attribute__((tls_model("initial-exec"))) hrc_defer_state_t *hrc_tls_defer;
+extern HRC_API HRC_THREAD_LOCAL hrc_defer_state_t *hrc_tls_defer;
 
 HRC_API HRC_COLD hrc_defer_state_t *hrc_defer_state_cold(void);
 HRC_API HRC_COLD hrc_defer_rec_t *hrc_defer_push_cold(size_t bytes);

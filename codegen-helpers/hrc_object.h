@@ -124,12 +124,19 @@ typedef enum hrc_op_e {
  * its life (Bacon and Rajan's "buffered" bit: HRC_FLAG_SUSPECT), so a closure called a million
  * times through borrowed calls is one candidate, not a million: evidence of possible cyclic
  * garbage, which paces the backstop's collections (backstop/policy.c). */
-extern HRC_API __thread __attribute__((tls_model("initial-exec"))) uint64_t hrc_tls_cycle_candidates;
+extern HRC_API HRC_THREAD_LOCAL uint64_t hrc_tls_cycle_candidates;
 #endif
 
 HRC_API HRC_COLD void hrc_dup_cold(hrc_obj_t *o, uint32_t n);
 HRC_API HRC_NOINLINE void hrc_drop_cold(hrc_obj_t *o);
+/* Checked builds check every operation (rc/debug.c); HRC_CHECK vanishes in release builds,
+ * so the fast paths read the same in both. The checker exists only in checked libraries. */
+#if HRC_DEBUG
 HRC_API HRC_COLD void hrc_debug_check(const hrc_obj_t *o, hrc_op_t op);
+#define HRC_CHECK(o, op) hrc_debug_check((o), (op))
+#else
+#define HRC_CHECK(o, op) ((void)0)
+#endif
 HRC_API void hrc_share(hrc_obj_t *v);
 
 /* ---- the rc word --------------------------------------------------------------------------- */
@@ -151,9 +158,7 @@ static inline hrc_obj_t *hrc_obj_dup(hrc_obj_t *o) {
 #if !HRC_COUNTING
   return o;
 #endif
-#if HRC_DEBUG
-  hrc_debug_check(o, HRC_OP_DUP);
-#endif
+  HRC_CHECK(o, HRC_OP_DUP);
   uint32_t rc = hrc_rc_load(o);
   if (HRC_LIKELY(rc < HRC_RC_LOCAL_MAX)) hrc_rc_store(o, rc + 1);
   else hrc_dup_cold(o, 1);
@@ -166,9 +171,7 @@ static inline hrc_obj_t *hrc_obj_dup_n(hrc_obj_t *o, uint32_t n) {
   (void)n;
   return o;
 #endif
-#if HRC_DEBUG
-  hrc_debug_check(o, HRC_OP_DUP);
-#endif
+  HRC_CHECK(o, HRC_OP_DUP);
   uint32_t rc = hrc_rc_load(o);
   if (HRC_LIKELY(rc < HRC_RC_LOCAL_MAX && n < HRC_RC_LOCAL_MAX - rc)) hrc_rc_store(o, rc + n);
   else hrc_dup_cold(o, n);
@@ -181,9 +184,7 @@ static inline void hrc_obj_drop(hrc_obj_t *o) {
   (void)o;
   return;
 #endif
-#if HRC_DEBUG
-  hrc_debug_check(o, HRC_OP_DROP);
-#endif
+  HRC_CHECK(o, HRC_OP_DROP);
   uint32_t rc = hrc_rc_load(o);
   if (HRC_LIKELY((int32_t)rc > 0)) {
     hrc_rc_store(o, rc - 1);
@@ -200,18 +201,14 @@ static inline void hrc_obj_drop(hrc_obj_t *o) {
 
 /* Add a reference to any value; boxed scalars pass through. */
 static inline hrc_obj_t *hrc_dup(hrc_obj_t *v) {
-#if HRC_DEBUG
-  if (v == NULL) hrc_debug_check(v, HRC_OP_DUP);
-#endif
+  if (v == NULL) HRC_CHECK(v, HRC_OP_DUP);
   if (!hrc_is_scalar(v)) hrc_obj_dup(v);
   return v;
 }
 
 /* Release a reference to any value; boxed scalars pass through. */
 static inline void hrc_drop(hrc_obj_t *v) {
-#if HRC_DEBUG
-  if (v == NULL) hrc_debug_check(v, HRC_OP_DROP);
-#endif
+  if (v == NULL) HRC_CHECK(v, HRC_OP_DROP);
   if (!hrc_is_scalar(v)) hrc_obj_drop(v);
 }
 
@@ -233,9 +230,7 @@ static inline bool hrc_is_unique(const hrc_obj_t *o) {
   (void)o;
   return false; /* pure tracing: nothing is known to be unique, so nothing is reused */
 #endif
-#if HRC_DEBUG
-  hrc_debug_check(o, HRC_OP_IS_UNIQUE);
-#endif
+  HRC_CHECK(o, HRC_OP_IS_UNIQUE);
   return hrc_rc_load(o) == HRC_RC_UNIQUE;
 }
 

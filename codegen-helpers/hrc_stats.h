@@ -68,7 +68,7 @@ HRC_API void hrc_stats_print(void);
 HRC_API int64_t hrc_live_objects(void);
 
 #if HRC_WITH_STATS
-extern HRC_API __thread hrc_stats_t hrc_tls_stats;
+extern HRC_API HRC_THREAD_LOCAL hrc_stats_t hrc_tls_stats;
 #define HRC_STAT_ADD(name, n) (hrc_tls_stats.name += (n))
 #else
 #define HRC_STAT_ADD(name, n) ((void)0)

@@ -21,7 +21,7 @@
 #include "defer_internal.h"
 #include "heap_internal.h"
 
-__thread __attribute__((tls_model("initial-exec"))) hrc_defer_state_t *hrc_tls_defer;
+HRC_THREAD_LOCAL hrc_defer_state_t *hrc_tls_defer;
 
 /* A chunk of the record stack. */
 typedef struct chunk_s {

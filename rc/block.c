@@ -201,6 +201,9 @@ void hrc_closure_unpack(hrc_closure_t *self, hrc_obj_t **out) {
 
 const char *hrc_version(void) { return HRC_VERSION_STRING; }
 
+/* This library's variant (hrc_config.h): programs compiled for it refer to this symbol. */
+const char HRC_VARIANT_SYMBOL = 1;
+
 const char *hrc_variant(void) {
   return HRC_MODE_NAME
 #if HRC_DEBUG

@@ -12,7 +12,7 @@
 /* The record of threads that have none yet: every list empty, never written. */
 static hrc_cache_t empty_cache;
 
-__thread __attribute__((tls_model("initial-exec"))) hrc_cache_t *hrc_tls_cache = &empty_cache;
+HRC_THREAD_LOCAL hrc_cache_t *hrc_tls_cache = &empty_cache;
 
 void hrc_cache_thread_enter(void) {
   hrc_cache_t *c = hrc_heap_alloc_root(sizeof(hrc_cache_t));
@@ -43,7 +43,7 @@ static void forget_list(void **b) {
 
 /* Bytes this thread left to the collector by hrc_heap_free_traced, not yet added to
  * hrc_cache_trimmed_bytes (added at the next trim or every 64 KiB). */
-static __thread uint64_t forgotten_bytes;
+static HRC_THREAD_LOCAL uint64_t forgotten_bytes;
 
 /* Up to this many bytes bdwgc keeps objects in size classes, on free lists linked through
  * their first words (its HBLKSIZE / 2). */
@@ -159,7 +159,7 @@ static void **unspill(hrc_cache_t *c, size_t words) {
  * batches do not land at the same offsets of their 4 KiB blocks and contend for one L1 set
  * (DESIGN.md section 4: 2.77x without, 1.87x with, on the rbtree prototype). */
 static void *rotate_batch(void **list) {
-  static __thread uint32_t seed = 0x9E3779B9u;
+  static HRC_THREAD_LOCAL uint32_t seed = 0x9E3779B9u;
   size_t n = list_length(list);
   if (n < 2) return list;
   seed = seed * 1664525u + 1013904223u;

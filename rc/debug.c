@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "heap_internal.h"
+#include "options_internal.h"
 #include "rc_internal.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -68,8 +69,8 @@ static size_t size_of(const hrc_obj_t *o) { return prefix_of(o)[0] & SIZE_MASK; 
 
 static uint8_t alive[1u << 16];
 static uint32_t next_id;
-static HRC_TLS uint16_t my_id_tls;
-static HRC_TLS bool adopted_a_move; /* this thread took over a unique object of a running one */
+static HRC_THREAD_LOCAL uint16_t my_id_tls;
+static HRC_THREAD_LOCAL bool adopted_a_move; /* this thread took over a unique object of a running one */
 
 /* This thread's id, given on first use. */
 static uint16_t my_id(void) {
@@ -138,14 +139,7 @@ typedef struct quarantine_s {
   bool ready;
 } quarantine_t;
 
-static HRC_TLS quarantine_t quarantine;
-
-/* An environment setting, or `otherwise` when unset. */
-static size_t setting(const char *name, size_t otherwise) {
-  const char *s = getenv(name);
-  if (s == NULL || *s == '\0') return otherwise;
-  return (size_t)strtoull(s, NULL, 10);
-}
+static HRC_THREAD_LOCAL quarantine_t quarantine;
 
 /* Hand a quarantined block back to the heap. */
 static void evict(hrc_obj_t *o) {
@@ -164,8 +158,9 @@ static void evict_oldest(quarantine_t *q) {
 
 /* The first push of this thread: read the bounds, make the ring. */
 static void quarantine_init(quarantine_t *q) {
-  q->cap = setting("HRC_QUARANTINE", 65536);
-  q->max_bytes = setting("HRC_QUARANTINE_BYTES", (size_t)8 << 20);
+  q->cap = (size_t)hrc_option(HRC_OPTION_QUARANTINE);
+  uint64_t max_bytes = hrc_option(HRC_OPTION_QUARANTINE_BYTES);
+  q->max_bytes = max_bytes > SIZE_MAX ? SIZE_MAX : (size_t)max_bytes;
   /* Root memory: in the tracing modes the collector must not reclaim quarantined blocks. */
   q->ring = q->cap ? hrc_heap_alloc_root(q->cap * sizeof *q->ring) : NULL;
   if (q->ring == NULL) q->cap = 0;

@@ -18,9 +18,7 @@
 
 /* Release a dying parent's reference to child c; true when c died too. */
 static inline bool release_child(hrc_obj_t *c) {
-#if HRC_DEBUG
-  hrc_debug_check(c, HRC_OP_DROP);
-#endif
+  HRC_CHECK(c, HRC_OP_DROP);
   uint32_t rc = hrc_rc_load(c);
   if ((int32_t)rc > 0) {
     hrc_rc_store(c, rc - 1);
@@ -227,11 +225,8 @@ void hrc_dup_fields(hrc_obj_t *o) {
 
 /* Free a block whose fields were taken over or already dropped (free_cell, unused tokens). */
 void hrc_free_block_cold(hrc_obj_t *o, hrc_op_t op) {
-#if HRC_DEBUG
-  hrc_debug_check(o, op);
-#else
+  HRC_CHECK(o, op);
   (void)op;
-#endif
   hrc_thread_ensure();
 #if !HRC_DEBUG
   if (HRC_UNLIKELY(!hrc_heap_spans(o))) hrc_check_in_heap_cold(o);

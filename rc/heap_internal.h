@@ -47,8 +47,8 @@ static inline void hrc_heap_note(uintptr_t lo, uintptr_t hi) {
  * count costs a thread-local add per trip to mimalloc. A thread folds its bytes in once they
  * pass its allowance: HRC_HEAP_FOLD_BYTES, or what is left under the limit when that is less
  * (nothing once the limit is reached: then every allocation checks). */
-extern HRC_HIDDEN __thread __attribute__((tls_model("initial-exec"))) int64_t hrc_tls_heap_pending;
-extern HRC_HIDDEN __thread __attribute__((tls_model("initial-exec"))) int64_t hrc_tls_heap_allowance;
+extern HRC_HIDDEN HRC_THREAD_LOCAL int64_t hrc_tls_heap_pending;
+extern HRC_HIDDEN HRC_THREAD_LOCAL int64_t hrc_tls_heap_allowance;
 #define HRC_HEAP_FOLD_BYTES (256 * 1024)
 /* Fold this thread's pending bytes in; false (and p, counted as bytes, given back) when the
  * limit is passed. */

@@ -13,10 +13,10 @@
  * prints "panic: runtime error: out of memory" and exits with status 2). Runtime records that
  * cannot be allocated end the process with one line instead (hrc_out_of_memory).
  */
-#include <errno.h>
 #include <stdlib.h>
 
 #include "block_internal.h"
+#include "options_internal.h"
 #include "rc_internal.h"
 
 static size_t limit_bytes; /* 0: no limit */
@@ -44,8 +44,8 @@ hrc_obj_t *hrc_out_of_memory_value(void) { return (hrc_obj_t *)&oom_error.header
 bool hrc_is_out_of_memory(const hrc_obj_t *v) { return v == &oom_error.header; }
 
 #if defined(HRC_MODE_RC)
-__thread __attribute__((tls_model("initial-exec"))) int64_t hrc_tls_heap_pending;
-__thread __attribute__((tls_model("initial-exec"))) int64_t hrc_tls_heap_allowance;
+HRC_THREAD_LOCAL int64_t hrc_tls_heap_pending;
+HRC_THREAD_LOCAL int64_t hrc_tls_heap_allowance;
 static int64_t heap_bytes; /* folded counts of every thread */
 
 bool hrc_heap_fold(void *p, size_t bytes) {
@@ -98,23 +98,11 @@ size_t hrc_heap_limit(void) {
   return __atomic_load_n(&limit_bytes, __ATOMIC_RELAXED);
 }
 
-/* HRC_HEAP_LIMIT: bytes, or a number followed by K, M or G (powers of 1024). */
+/* HRC_HEAP_LIMIT (rc/options.c validates it). */
 void hrc_limit_process_init(void) {
-  const char *s = getenv("HRC_HEAP_LIMIT");
-  if (s == NULL || *s == '\0') return;
-  char *end;
-  errno = 0;
-  unsigned long long n = strtoull(s, &end, 10);
-  unsigned shift = 0;
-  switch (*end) {
-  case 'k': case 'K': shift = 10, end++; break;
-  case 'm': case 'M': shift = 20, end++; break;
-  case 'g': case 'G': shift = 30, end++; break;
-  default: break;
-  }
-  if (end == s || *end != '\0' || errno != 0 || n > (SIZE_MAX >> shift))
-    hrc_fatal("HRC_HEAP_LIMIT=%s is not a size (bytes, or a number followed by K, M or G)", s);
-  store_limit((size_t)n << shift); /* not hrc_set_heap_limit: this runs inside registration */
+  uint64_t bytes = hrc_option(HRC_OPTION_HEAP_LIMIT);
+  if (bytes > SIZE_MAX) bytes = SIZE_MAX;
+  if (bytes != 0) store_limit((size_t)bytes); /* not hrc_set_heap_limit: inside registration */
 }
 
 /* An object's block could not be had: free what this thread holds in reserve, collect, try

@@ -17,9 +17,6 @@
 #include "hrc.h"
 
 #define HRC_HIDDEN __attribute__((visibility("hidden")))
-/* The library is linked at program start, so its thread-locals can use the static TLS block:
- * one %fs-relative access instead of a __tls_get_addr call (measured by bench/primitives). */
-#define HRC_TLS __thread __attribute__((tls_model("initial-exec")))
 
 /* rc words that only checked builds write; both lie in the sticky band, which release code
  * never frees or counts. */
@@ -53,7 +50,7 @@ static inline hrc_obj_t **hrc_slots(hrc_obj_t *o, size_t *n) {
 
 /* ---- threads (rc/thread.c) ---- */
 
-extern HRC_TLS bool hrc_thread_registered;
+extern HRC_THREAD_LOCAL bool hrc_thread_registered;
 HRC_HIDDEN HRC_COLD void hrc_thread_register(void);
 
 /* Make sure this thread is registered (stats folding, exit hooks); one TLS load after that. */

@@ -96,9 +96,7 @@ void hrc_share(hrc_obj_t *v) {
   share_push(&s, v);
   while (s.len > 0) {
     hrc_obj_t *o = s.items[--s.len];
-#if HRC_DEBUG
-    hrc_debug_check(o, HRC_OP_SHARE);
-#endif
+    HRC_CHECK(o, HRC_OP_SHARE);
     uint32_t rc = hrc_rc_load(o);
     if (!needs_share(rc)) continue;
     share_one(o, rc);

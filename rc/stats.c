@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "options_internal.h"
 #include "rc_internal.h"
 #if HRC_TRACING
 #include "backstop_internal.h"
@@ -35,23 +36,20 @@ static void add_collector(hrc_stats_report_t *r) {
 #endif
 }
 
-static bool stats_wanted(void) {
-  const char *s = getenv("HRC_STATS");
-  return s != NULL && *s != '\0' && strcmp(s, "0") != 0;
-}
+static bool stats_wanted(void) { return hrc_option(HRC_OPTION_STATS) != 0; }
 
 #if HRC_WITH_STATS
 
 #define FOLD_BYTES (64 * 1024)
 
-__thread __attribute__((tls_model("initial-exec"))) hrc_stats_t hrc_tls_stats;
+HRC_THREAD_LOCAL hrc_stats_t hrc_tls_stats;
 
 typedef struct entry_s {
   hrc_stats_t *stats;
   struct entry_s *next, *prev;
 } entry_t;
 
-static HRC_TLS entry_t self;
+static HRC_THREAD_LOCAL entry_t self;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static entry_t *threads;    /* live registered threads */
 static hrc_stats_t retired; /* sums of ended threads */
@@ -210,12 +208,15 @@ static const char *tag_name(int tag, char *buf, size_t len) {
 }
 
 void hrc_stats_print(void) {
+  (void)hrc_option(HRC_OPTION_STATS); /* a bad variable stops here, before any report line */
   hrc_stats_report_t r;
   if (!hrc_stats_get(&r)) {
     fprintf(stderr, "hrc: stats are compiled out of this build (meson -Dstats=true)\n");
     return;
   }
   fprintf(stderr, "hrc stats (%s, %s)\n", hrc_variant(), hrc_version());
+  fprintf(stderr, "  options\n");
+  hrc_options_print(stderr);
 #define HRC_STATS_LINE(name, desc) fprintf(stderr, "  %-28s %lld\n", desc, (long long)r.name);
   HRC_STATS_COUNTERS(HRC_STATS_LINE)
 #undef HRC_STATS_LINE

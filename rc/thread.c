@@ -22,7 +22,7 @@
 #include "backstop_internal.h"
 #endif
 
-HRC_TLS bool hrc_thread_registered;
+HRC_THREAD_LOCAL bool hrc_thread_registered;
 static int64_t attached; /* threads registered now: each owns root records (cache, defer state) */
 
 /* Threads other than the main one that may still run hrc code: those hrc_thread_create made
@@ -31,7 +31,7 @@ static int64_t attached; /* threads registered now: each owns root records (cach
 static int64_t others;
 static pthread_mutex_t others_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t others_done = PTHREAD_COND_INITIALIZER;
-static HRC_TLS bool counted_as_other; /* this thread is in `others` */
+static HRC_THREAD_LOCAL bool counted_as_other; /* this thread is in `others` */
 
 /* One more thread that may run hrc code. */
 static void others_add(void) {

@@ -299,6 +299,26 @@ static void closure_without_code(void *arg) {
   hrc_alloc(8, HRC_TAG_CLOSURE, 0);
 }
 
+/* Every environment variable goes through one validated parser (rc/options.c). */
+static void bad_quarantine(void *arg) {
+  (void)arg;
+  setenv("HRC_QUARANTINE", "lots", 1);
+  hrc_drop(hrc_alloc(16, 1, 0));
+  for (int i = 0; i < 3; i++) hrc_drop(mk_cons(hrc_box_int(i), hrc_box_int(0)));
+  hrc_stats_print(); /* every build reads the options for the report */
+}
+
+static void candidates_out_of_range(void *arg) {
+  (void)arg;
+  setenv("HRC_GC_CANDIDATES", "3", 1);
+  hrc_stats_print();
+}
+
+Test(misuse, environment_variables_are_validated) {
+  expect_fatal(bad_quarantine, NULL, "HRC_QUARANTINE=lots is not a number");
+  expect_fatal(candidates_out_of_range, NULL, "HRC_GC_CANDIDATES=3 is out of range (4096..");
+}
+
 Test(misuse, a_closure_without_room_for_its_code_is_one_line) {
   expect_fatal(closure_without_code, NULL, "closure with 0 scanned fields");
 }
