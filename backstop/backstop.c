@@ -1,6 +1,6 @@
 /* backstop.c: bdwgc as the tracing backstop of the hybrid mode and the whole heap of gc mode.
  *
- * Facts this file is built on (DESIGN.md section 4, measured with Debian's libgc 8.2.2):
+ * Facts this file is built on (measured with Debian's libgc 8.2.2; docs/backstop.md):
  *  - bdwgc does not scan __thread storage, so every runtime root lives in uncollectable
  *    memory (the per-thread cache records: rc/cache.c; the checked build's quarantine);
  *  - interior pointers are switched off before GC_INIT: small objects lose bdwgc's extra byte

@@ -1,8 +1,10 @@
 /* hrc.h: the one header generated C includes.
  *
  * hrc is a runtime for compilers that emit C: Perceus reference counting with reuse in place,
- * a bdwgc tracing backstop (modes rc, gc, hybrid) and Go-style defer/panic/recover. Compile with the flags of `pkg-config --cflags hrc-rc`
- * (or the meson dependency), which select the mode and match the library's build options.
+ * a bdwgc tracing backstop (modes rc, gc, hybrid) and Go-style defer/panic/recover. Compile
+ * with the flags of `pkg-config --cflags hrc` (hybrid; `hrc-rc` and `hrc-gc` for the other
+ * modes) or the meson dependency of the same name, which select the mode and match the
+ * library's build options; code compiled for one variant does not link against another.
  *
  * Parts: hrc_config.h (build variant), hrc_object.h (header, RC states, dup/drop, boxed
  * scalars), hrc_alloc.h (allocation, reuse tokens, drop specialisation), hrc_closure.h
@@ -64,7 +66,8 @@ HRC_API size_t hrc_heap_in_use(void);
 HRC_API hrc_obj_t *hrc_out_of_memory_value(void);
 HRC_API bool hrc_is_out_of_memory(const hrc_obj_t *v);
 
-/* Library version, and the variant it was built as ("rc", "rc+checks"...). */
+/* Library version, and the variant it was built as: the mode, then "+checks" and "+stats"
+ * when built with them ("hybrid+stats", "rc+checks+stats"...). */
 HRC_API const char *hrc_version(void);
 HRC_API const char *hrc_variant(void);
 

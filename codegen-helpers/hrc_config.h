@@ -1,7 +1,7 @@
 /* hrc_config.h: build configuration seen by generated code.
  *
  * The build variant (mode, debug checks, statistics) is chosen when a program is compiled and
- * linked: the pkg-config module (hrc-rc, later hrc and hrc-gc) or the meson dependency passes
+ * linked: the pkg-config module (hrc, hrc-rc, hrc-gc) or the meson dependency passes
  * the matching -D flags, and the library it links was built with the same ones. Exactly one of
  * HRC_MODE_RC, HRC_MODE_GC, HRC_MODE_HYBRID must be defined.
  *

@@ -1,7 +1,7 @@
 /* defer.c: each thread's defer state, its record stack and the runner of a frame's records.
  *
  * The state record comes from hrc_heap_alloc_root: uncollectable memory that bdwgc scans in
- * the tracing modes (it does not scan __thread storage; DESIGN.md section 4), so the chain
+ * the tracing modes (it does not scan __thread storage: docs/backstop.md), so the chain
  * head and the panic chain stay visible to the collector. Frames and stack records live on C
  * stacks, which bdwgc scans.
  *

@@ -157,7 +157,8 @@ static void **unspill(hrc_cache_t *c, size_t words) {
 /* A fresh batch from bdwgc lists one heap block's objects in address order; start it at a
  * pseudo-random element instead, so that objects built one after another in different
  * batches do not land at the same offsets of their 4 KiB blocks and contend for one L1 set
- * (DESIGN.md section 4: 2.77x without, 1.87x with, on the rbtree prototype). */
+ * (a prototype's rbtree ran 2.77x a C tree without the rotation, 1.87x with it:
+ * docs/backstop.md). */
 static void *rotate_batch(void **list) {
   static HRC_THREAD_LOCAL uint32_t seed = 0x9E3779B9u;
   size_t n = list_length(list);

@@ -6,7 +6,8 @@
  * on malloc+free of 32 bytes, measured with callgrind on bench/primitives). The pop is also
  * inline in hrc_alloc (hrc_alloc.h). Each thread's lists live in a record from
  * hrc_heap_alloc_root: in the tracing modes uncollectable memory that bdwgc scans (it does not
- * scan __thread storage; DESIGN.md section 4).
+ * scan __thread storage: an object reachable only from one was seen reclaimed while in use;
+ * docs/backstop.md).
  *
  * Invariants: a cached block is dead and belongs to no object; its first word links its
  * list; nfreed[w] counts the blocks on freed[w]. A `freed` list holds at most HRC_CACHE_CLASS_BYTES; beyond
