@@ -51,9 +51,7 @@ static void on_collection_event(GC_EventType event) {
 
 /* bdwgc's warnings, shown only with HRC_GC_WARNINGS=1: hrc reports what matters (out of
  * memory) in its own single line. */
-static void quiet_warning(char *msg, GC_word arg) {
-  (void)msg, (void)arg;
-}
+static void quiet_warning(char *msg, GC_word arg) { (void)msg, (void)arg; }
 
 void hrc_backstop_init(void) {
   /* HRC_GC_INTERIOR_POINTERS=1 keeps bdwgc's default, for measuring what turning it off buys. */

@@ -10,10 +10,9 @@
  *    HRC_GC_CANDIDATES_MAX]; what hybrid handed back to the collector itself
  *    (hrc_cache_trimmed_bytes) does not count as freed. And since each collection marks the
  *    whole live heap, the threshold is never below one candidate per HRC_GC_CANDIDATE_BYTES
- *    of heap in use: the marking work stays proportional to the evidence. Each object counts once (HRC_FLAG_SUSPECT, hrc_object.h). On bench/closures
- *    (a 65 MB live list, 15 million borrowed closure calls, each a dup and a drop that leaves a
- *    count) counting every decrement ran 8 of its 19 collections; the floor alone, 5 of 14;
- *    counting objects once, none (0.63 s -> 0.31 s);
+ *    of heap in use: the marking work stays proportional to the evidence. Each object counts
+ *    once (HRC_FLAG_SUSPECT, hrc_object.h): counting every decrement ran 8 of bench/closures'
+ *    19 collections (docs/backstop.md);
  *  - heap growth, the safety net: bdwgc's own trigger, which in hybrid only sees the blocks
  *    the caches could not supply (so RC's eager frees hold it back). GC_FREE_SPACE_DIVISOR
  *    (bdwgc's knob, also hrc_gc_set_divisor) sets how far the heap may grow between
@@ -29,8 +28,8 @@
 #define GC_THREADS 1
 #include <gc/gc.h>
 
-#define HRC_GC_CANDIDATES_MIN 4096u
-#define HRC_GC_CANDIDATES_MAX (1u << 26)
+#define HRC_GC_CANDIDATES_MIN  4096u
+#define HRC_GC_CANDIDATES_MAX  (1u << 26)
 #define HRC_GC_CANDIDATE_BYTES 64u
 
 HRC_THREAD_LOCAL uint64_t hrc_tls_cycle_candidates;
@@ -93,4 +92,6 @@ void hrc_policy_check(void) {
 #endif
 }
 
-int64_t hrc_policy_collections(void) { return __atomic_load_n(&policy_collections, __ATOMIC_RELAXED); }
+int64_t hrc_policy_collections(void) {
+  return __atomic_load_n(&policy_collections, __ATOMIC_RELAXED);
+}

@@ -32,12 +32,12 @@ HRC_API HRC_NORETURN HRC_COLD void hrc_fatal(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
 /* Threads. In gc and hybrid modes bdwgc must know every thread that holds references:
- * hrc_thread_create creates a registered thread (join it with hrc_thread_join); a thread created elsewhere is registered on
- * its first hrc call, or earlier with hrc_thread_attach (do that before it receives objects),
- * and hrc_thread_detach releases its runtime state before it stops using hrc (with no defer
- * frame entered: detaching inside one is one fatal line). */
-HRC_API int hrc_thread_create(pthread_t *thread, const pthread_attr_t *attr,
-                              void *(*start)(void *), void *arg);
+ * hrc_thread_create creates a registered thread (join it with hrc_thread_join); a thread created
+ * elsewhere is registered on its first hrc call, or earlier with hrc_thread_attach (do that before
+ * it receives objects), and hrc_thread_detach releases its runtime state before it stops using hrc
+ * (with no defer frame entered: detaching inside one is one fatal line). */
+HRC_API int hrc_thread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *),
+                              void *arg);
 /* Join a thread made by hrc_thread_create (bdwgc keeps a joinable thread's record until then). */
 HRC_API int hrc_thread_join(pthread_t thread, void **result);
 HRC_API void hrc_thread_attach(void);

@@ -42,8 +42,9 @@ typedef hrc_obj_t *hrc_reuse_t;
  * after each collection the owning thread trims its lists to HRC_CACHE_TRIM_BYTES and forgets
  * its spilled lists at its next refill (hrc_cache_refill), handing them back to the collector.
  * The cap, measured on bench/binarytrees depth 18 before spilling (release, stats off; rc 0.34 s
- * in the same runs): 4 MiB 0.36 s, 12 collections, 31 MB peak RSS; 6 MiB 0.32 s, 8, 24 MB; 8 MiB 0.38 s,
- * 8, 24 MB (longer lists lose locality); an earlier build with a 1 MiB cap collected 20 times. */
+ * in the same runs): 4 MiB 0.36 s, 12 collections, 31 MB peak RSS; 6 MiB 0.32 s, 8, 24 MB; 8 MiB
+ * 0.38 s, 8, 24 MB (longer lists lose locality); an earlier build with a 1 MiB cap collected 20
+ * times. */
 #if HRC_TRACING
 #define HRC_CACHE_CLASS_BYTES (6u << 20)
 #else
@@ -136,8 +137,8 @@ static inline hrc_obj_t *hrc_alloc(size_t size, unsigned tag, unsigned scan) {
 #if !HRC_DEBUG && HRC_COUNTING
   size_t words = (size + 7) / 8;
   bool plain = (tag <= HRC_TAG_MAX_CTOR || (tag == HRC_TAG_CLOSURE && scan >= 1)) &&
-               scan <= HRC_SCAN_MAX &&
-               size >= sizeof(hrc_obj_t) + scan * sizeof(void *) && hrc_cache_fits(words);
+               scan <= HRC_SCAN_MAX && size >= sizeof(hrc_obj_t) + scan * sizeof(void *) &&
+               hrc_cache_fits(words);
   if (plain) {
     hrc_cache_t *cache = hrc_tls_cache;
     hrc_obj_t *o = (hrc_obj_t *)cache->ready[words];
@@ -182,7 +183,8 @@ static inline hrc_obj_t *hrc_alloc_at(hrc_reuse_t tok, size_t size, unsigned tag
   if (tok == NULL) return hrc_alloc(size, tag, scan);
 #if defined(HRC_MODE_HYBRID)
   /* A pointer-free payload's block is never scanned by the collector: not for reuse. */
-  if (HRC_UNLIKELY(tok->flags & HRC_FLAG_ATOMIC)) return hrc_alloc_refused_cold(tok, size, tag, scan);
+  if (HRC_UNLIKELY(tok->flags & HRC_FLAG_ATOMIC))
+    return hrc_alloc_refused_cold(tok, size, tag, scan);
 #endif
   HRC_CHECK_TOKEN(tok, size, scan);
 #if HRC_WITH_STATS

@@ -59,7 +59,8 @@ static inline hrc_closure_t *hrc_closure_alloc(hrc_code_t code, size_t n, size_t
 /* Storage in a C frame for a closure with n captured values and scalar_bytes of scalars
  * (declares the array `name`; pass it to hrc_closure_init_frame). */
 #define HRC_CLOSURE_STORAGE(name, n, scalar_bytes)                                                 \
-  _Alignas(16) unsigned char name[sizeof(hrc_closure_t) + (n) * sizeof(hrc_obj_t *) + (scalar_bytes)]
+  _Alignas(                                                                                        \
+      16) unsigned char name[sizeof(hrc_closure_t) + (n) * sizeof(hrc_obj_t *) + (scalar_bytes)]
 
 /* A closure in the caller's own C frame, for a deferred call that runs before the frame
  * returns (Go's open-coded and stack defers keep their arguments in the frame the same way): c
@@ -70,7 +71,9 @@ static inline hrc_closure_t *hrc_closure_alloc(hrc_code_t code, size_t n, size_t
 static inline hrc_closure_t *hrc_closure_init_frame(void *storage, hrc_code_t code, size_t n,
                                                     size_t scalar_bytes) {
   hrc_closure_t *c = (hrc_closure_t *)storage;
-  c->header = (hrc_obj_t){.rc = HRC_RC_IMMORTAL, .tag = HRC_TAG_CLOSURE, .scan = (uint8_t)(1 + n),
+  c->header = (hrc_obj_t){.rc = HRC_RC_IMMORTAL,
+                          .tag = HRC_TAG_CLOSURE,
+                          .scan = (uint8_t)(1 + n),
                           .words = hrc_size_words(hrc_closure_size(n, scalar_bytes))};
   c->code = (hrc_obj_t *)(((uintptr_t)code << 1) | 1u);
   return c;

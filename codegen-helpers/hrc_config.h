@@ -50,16 +50,16 @@
 
 /* The name of the variant, as the stats report and the demo print it. */
 #if defined(HRC_MODE_RC)
-#define HRC_TRACING 0 /* whether bdwgc owns the heap */
-#define HRC_MODE_NAME "rc"
+#define HRC_TRACING    0 /* whether bdwgc owns the heap */
+#define HRC_MODE_NAME  "rc"
 #define HRC_MODE_TOKEN rc
 #elif defined(HRC_MODE_GC)
-#define HRC_TRACING   1
-#define HRC_MODE_NAME "gc"
+#define HRC_TRACING    1
+#define HRC_MODE_NAME  "gc"
 #define HRC_MODE_TOKEN gc
 #else
-#define HRC_TRACING   1
-#define HRC_MODE_NAME "hybrid"
+#define HRC_TRACING    1
+#define HRC_MODE_NAME  "hybrid"
 #define HRC_MODE_TOKEN hybrid
 #endif
 
@@ -68,10 +68,10 @@
  * link against another variant's library (a gc-compiled program against libhrc-rc ran and
  * leaked), and the linker's message names the variant it looked for, e.g.
  * "undefined reference to `hrc_variant_hybrid_checked0_stats1'". */
-#define HRC_CAT5(a, b, c, d, e)    a##b##c##d##e
-#define HRC_VARIANT_NAME(m, d, s)  HRC_CAT5(hrc_variant_, m, _checked, d, _stats##s)
+#define HRC_CAT5(a, b, c, d, e)      a##b##c##d##e
+#define HRC_VARIANT_NAME(m, d, s)    HRC_CAT5(hrc_variant_, m, _checked, d, _stats##s)
 #define HRC_VARIANT_SYMBOL_(m, d, s) HRC_VARIANT_NAME(m, d, s)
-#define HRC_VARIANT_SYMBOL HRC_VARIANT_SYMBOL_(HRC_MODE_TOKEN, HRC_DEBUG, HRC_WITH_STATS)
+#define HRC_VARIANT_SYMBOL           HRC_VARIANT_SYMBOL_(HRC_MODE_TOKEN, HRC_DEBUG, HRC_WITH_STATS)
 extern HRC_API const char HRC_VARIANT_SYMBOL;
 static const char *const hrc_variant_of_this_file __attribute__((used)) = &HRC_VARIANT_SYMBOL;
 

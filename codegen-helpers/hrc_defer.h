@@ -89,10 +89,10 @@ typedef struct hrc_landing_s {
  * `bits` and owns slots[i]; `records` owns every record on it. A frame uses slots or
  * records, not both (when both are present, slots run first). */
 typedef struct hrc_frame_s {
-  struct hrc_frame_s *prev;        /* the next older frame of this thread */
-  hrc_defer_rec_t *records;        /* pending records, newest first */
-  hrc_landing_t *landing;          /* where a recover in this frame's deferred calls lands */
-  uint32_t bits;                   /* pending open-coded slots */
+  struct hrc_frame_s *prev; /* the next older frame of this thread */
+  hrc_defer_rec_t *records; /* pending records, newest first */
+  hrc_landing_t *landing;   /* where a recover in this frame's deferred calls lands */
+  uint32_t bits;            /* pending open-coded slots */
   hrc_closure_t *slots[HRC_OPEN_MAX];
 #if HRC_DEBUG
   uintptr_t entered; /* checked builds: the frame's address xor a magic while it is entered */
@@ -152,8 +152,8 @@ static inline void hrc_frame_enter(hrc_frame_t *fr) {
  *     if (HRC_FRAME_LANDING(&fr, &land)) goto recovered;
  * true when control arrives there from a recovered panic. A macro: setjmp must be called in
  * the function whose frame it saves. */
-#define HRC_FRAME_LANDING(fr, land)                                                               \
-  ((fr)->landing = (land), (land)->records_top = hrc_tls_defer->records_top,                     \
+#define HRC_FRAME_LANDING(fr, land)                                                                \
+  ((fr)->landing = (land), (land)->records_top = hrc_tls_defer->records_top,                       \
    _setjmp((land)->jb) != 0)
 
 /* Run a deferred call, handing it the slot's or record's reference; a nil one panics as Go's
@@ -307,8 +307,8 @@ HRC_API HRC_NORETURN void hrc_thread_exit(void);
 /* ---- panic values ---- */
 
 typedef struct hrc_error_s {
-  hrc_obj_t header;    /* tag HRC_TAG_ERROR, scan 1 */
-  hrc_obj_t *message;  /* an hrc_bytes_t */
+  hrc_obj_t header;   /* tag HRC_TAG_ERROR, scan 1 */
+  hrc_obj_t *message; /* an hrc_bytes_t */
 } hrc_error_t;
 
 /* A runtime error value holding msg ("runtime error: ..." for the runtime's own). */

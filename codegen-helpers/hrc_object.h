@@ -57,12 +57,12 @@ typedef struct hrc_obj_s {
 
 _Static_assert(sizeof(hrc_obj_t) == 8, "hrc: the object header is 8 bytes");
 
-#define HRC_RC_UNIQUE    0x00000000u
-#define HRC_RC_LOCAL_MAX 0x7FFFFFFFu
-#define HRC_RC_SHARED    0x80000000u /* shared, one reference */
-#define HRC_RC_STICKY    0xC0000000u /* first sticky value: a local count that overflowed */
+#define HRC_RC_UNIQUE        0x00000000u
+#define HRC_RC_LOCAL_MAX     0x7FFFFFFFu
+#define HRC_RC_SHARED        0x80000000u /* shared, one reference */
+#define HRC_RC_STICKY        0xC0000000u /* first sticky value: a local count that overflowed */
 #define HRC_RC_STICKY_SHARED 0xC0000001u /* sticky, and its graph is marked shared */
-#define HRC_RC_IMMORTAL  0xFFFFFFFFu
+#define HRC_RC_IMMORTAL      0xFFFFFFFFu
 
 #define HRC_TAG_MAX_CTOR 239u /* compilers' constructor tags are 0..239 */
 #define HRC_TAG_CLOSURE  240u

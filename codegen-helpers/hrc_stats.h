@@ -23,10 +23,10 @@
   X(tokens_freed, "reuse tokens freed unused")                                                     \
   X(shared_marked, "objects marked shared")                                                        \
   X(sticky, "counts made sticky")                                                                  \
-  X(defers_run, "deferred calls run")                                                            \
-  X(defer_records, "heap defer records")                                                         \
-  X(panics, "panics")                                                                            \
-  X(recovers, "panics recovered")                                                               \
+  X(defers_run, "deferred calls run")                                                              \
+  X(defer_records, "heap defer records")                                                           \
+  X(panics, "panics")                                                                              \
+  X(recovers, "panics recovered")                                                                  \
   X(out_of_memory, "allocations that ran out of memory (panics)")
 
 /* Per-thread counters. live_* may go negative in one thread when another thread frees what it
@@ -48,12 +48,12 @@ typedef struct hrc_stats_report_s {
 #undef HRC_STATS_FIELD
   int64_t live_objects;
   int64_t live_bytes;
-  int64_t peak_live_bytes; /* exact in one thread; estimated over several */
-  int64_t collections;     /* bdwgc collections (gc, hybrid) */
+  int64_t peak_live_bytes;    /* exact in one thread; estimated over several */
+  int64_t collections;        /* bdwgc collections (gc, hybrid) */
   int64_t policy_collections; /* of which started by the cycle-candidate count (hybrid) */
-  int64_t gc_pause_ns;     /* their total pause */
-  int64_t gc_max_pause_ns; /* the longest one */
-  int64_t heap_bytes;      /* bdwgc heap size now (gc, hybrid) */
+  int64_t gc_pause_ns;        /* their total pause */
+  int64_t gc_max_pause_ns;    /* the longest one */
+  int64_t heap_bytes;         /* bdwgc heap size now (gc, hybrid) */
   int64_t gc_reclaimed_bytes; /* reclaimed by the tracer's sweeps: cycles, survivors of
                                  cycles, and blocks RC freed that no cache kept (bdwgc's
                                  approximate count; it cannot tell them apart) */

@@ -12,16 +12,16 @@
 #include "rc_internal.h"
 
 struct hrc_panic_s {
-  hrc_panic_t *link;  /* the next older panic */
-  hrc_obj_t *value;   /* owned; still printed after a recover, like Go's [recovered] */
-  hrc_recover_t call; /* token of the deferred call it is running now */
-  hrc_closure_t *held; /* that call's closure, one reference held until it returns */
+  hrc_panic_t *link;        /* the next older panic */
+  hrc_obj_t *value;         /* owned; still printed after a recover, like Go's [recovered] */
+  hrc_recover_t call;       /* token of the deferred call it is running now */
+  hrc_closure_t *held;      /* that call's closure, one reference held until it returns */
   hrc_closure_t *forwarded; /* the closure the window was forwarded to (hrc_recover_forward),
                              * one reference held until the call returns, so that no other
                              * closure is allocated at its address and takes the window */
-  bool recovered;     /* a recover took its value; it ends when that call returns */
-  bool goexit;        /* a thread exit: runs like a panic, cannot be recovered, prints nothing */
-  const void *bound;  /* the frame address of the call that started it (hrc_frame_check_live) */
+  bool recovered;           /* a recover took its value; it ends when that call returns */
+  bool goexit;       /* a thread exit: runs like a panic, cannot be recovered, prints nothing */
+  const void *bound; /* the frame address of the call that started it (hrc_frame_check_live) */
 };
 
 /* This thread's state, made on first use. */

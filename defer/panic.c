@@ -15,9 +15,9 @@
  * recover window (hrc_recover_token compares addresses); so is the closure the window was
  * forwarded to (`defer g(x)` with a closure value g: g frees itself when it returns without
  * recovering, and a fresh closure in g's block would otherwise take the window;
- * tests/test_defer.c "a_closure_in_a_forwarded_callees_block_does_not_recover"). Panic values and held closures are
- * released when their panic ends; values that frames discarded by a landing owned are not
- * (see docs/lowering.md).
+ * tests/test_defer.c "a_closure_in_a_forwarded_callees_block_does_not_recover"). Panic values and
+ * held closures are released when their panic ends; values that frames discarded by a landing owned
+ * are not (see docs/lowering.md).
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -190,8 +190,8 @@ void hrc_panic_str(const char *msg) {
 
 void hrc_thread_exit(void) {
   hrc_defer_state_t *st = hrc_defer_state();
-  hrc_panic_t exit_record = {.link = st->panic, .goexit = true,
-                             .bound = __builtin_frame_address(0)};
+  hrc_panic_t exit_record = {
+      .link = st->panic, .goexit = true, .bound = __builtin_frame_address(0)};
   st->panic = &exit_record;
   run_deferred(st, &exit_record);
 }

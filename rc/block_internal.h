@@ -66,7 +66,7 @@ static inline void hrc_block_release(hrc_obj_t *o) {
      * more than the whole free. */
     void **b = (void **)o;
     size_t last = o->scan == HRC_SCAN_ARRAY ? words - 1 : o->scan; /* fields: words 1..last */
-    __atomic_store_n(&b[1], NULL, __ATOMIC_RELAXED);                /* every block has 2 words */
+    __atomic_store_n(&b[1], NULL, __ATOMIC_RELAXED);               /* every block has 2 words */
     if (last >= 2) { /* the usual pair without a loop: 10% of binary-trees' instructions */
       __atomic_store_n(&b[2], NULL, __ATOMIC_RELAXED);
       for (size_t i = 3; i <= last; i++) __atomic_store_n(&b[i], NULL, __ATOMIC_RELAXED);

@@ -10,15 +10,15 @@
  * docs/backstop.md).
  *
  * Invariants: a cached block is dead and belongs to no object; its first word links its
- * list; nfreed[w] counts the blocks on freed[w]. A `freed` list holds at most HRC_CACHE_CLASS_BYTES; beyond
- * that blocks go back to the heap (rc), or (hybrid) the full list moves to spill[w], a stack of
- * such lists linked through their head block's second word (a field the free cleared), and
- * refills take from it before the heap. `ready` holds a former `freed` or spilled list or a
- * fresh batch. Only the owning thread touches its caches; in hybrid it trims `ready` and `freed`
- * and forgets `spill` after collections, so between two collections a thread's caches hold
- * at most about twice the bound per size beyond what it freed since the first; a thread's exit
- * releases them (hrc_cache_thread_exit).
- * Checked builds bypass the caches (freed blocks go to the quarantine instead).
+ * list; nfreed[w] counts the blocks on freed[w]. A `freed` list holds at most
+ * HRC_CACHE_CLASS_BYTES; beyond that blocks go back to the heap (rc), or (hybrid) the full list
+ * moves to spill[w], a stack of such lists linked through their head block's second word (a field
+ * the free cleared), and refills take from it before the heap. `ready` holds a former `freed` or
+ * spilled list or a fresh batch. Only the owning thread touches its caches; in hybrid it trims
+ * `ready` and `freed` and forgets `spill` after collections, so between two collections a thread's
+ * caches hold at most about twice the bound per size beyond what it freed since the first; a
+ * thread's exit releases them (hrc_cache_thread_exit). Checked builds bypass the caches (freed
+ * blocks go to the quarantine instead).
  */
 #ifndef HRC_CACHE_INTERNAL_H
 #define HRC_CACHE_INTERNAL_H
@@ -49,15 +49,39 @@ static inline void *hrc_cache_pop(size_t words) {
 
 /* Blocks a `freed` list of `words`-word blocks may hold (a table: no division on frees). */
 #define HRC_CACHE_LIMIT(w) (HRC_CACHE_CLASS_BYTES / (8u * (w)))
-static const uint32_t hrc_cache_limit[HRC_CACHE_MAX_WORDS + 1] = {
-    0, 0, HRC_CACHE_LIMIT(2), HRC_CACHE_LIMIT(3), HRC_CACHE_LIMIT(4), HRC_CACHE_LIMIT(5),
-    HRC_CACHE_LIMIT(6), HRC_CACHE_LIMIT(7), HRC_CACHE_LIMIT(8), HRC_CACHE_LIMIT(9),
-    HRC_CACHE_LIMIT(10), HRC_CACHE_LIMIT(11), HRC_CACHE_LIMIT(12), HRC_CACHE_LIMIT(13),
-    HRC_CACHE_LIMIT(14), HRC_CACHE_LIMIT(15), HRC_CACHE_LIMIT(16), HRC_CACHE_LIMIT(17),
-    HRC_CACHE_LIMIT(18), HRC_CACHE_LIMIT(19), HRC_CACHE_LIMIT(20), HRC_CACHE_LIMIT(21),
-    HRC_CACHE_LIMIT(22), HRC_CACHE_LIMIT(23), HRC_CACHE_LIMIT(24), HRC_CACHE_LIMIT(25),
-    HRC_CACHE_LIMIT(26), HRC_CACHE_LIMIT(27), HRC_CACHE_LIMIT(28), HRC_CACHE_LIMIT(29),
-    HRC_CACHE_LIMIT(30), HRC_CACHE_LIMIT(31), HRC_CACHE_LIMIT(32)};
+static const uint32_t hrc_cache_limit[HRC_CACHE_MAX_WORDS + 1] = {0,
+                                                                  0,
+                                                                  HRC_CACHE_LIMIT(2),
+                                                                  HRC_CACHE_LIMIT(3),
+                                                                  HRC_CACHE_LIMIT(4),
+                                                                  HRC_CACHE_LIMIT(5),
+                                                                  HRC_CACHE_LIMIT(6),
+                                                                  HRC_CACHE_LIMIT(7),
+                                                                  HRC_CACHE_LIMIT(8),
+                                                                  HRC_CACHE_LIMIT(9),
+                                                                  HRC_CACHE_LIMIT(10),
+                                                                  HRC_CACHE_LIMIT(11),
+                                                                  HRC_CACHE_LIMIT(12),
+                                                                  HRC_CACHE_LIMIT(13),
+                                                                  HRC_CACHE_LIMIT(14),
+                                                                  HRC_CACHE_LIMIT(15),
+                                                                  HRC_CACHE_LIMIT(16),
+                                                                  HRC_CACHE_LIMIT(17),
+                                                                  HRC_CACHE_LIMIT(18),
+                                                                  HRC_CACHE_LIMIT(19),
+                                                                  HRC_CACHE_LIMIT(20),
+                                                                  HRC_CACHE_LIMIT(21),
+                                                                  HRC_CACHE_LIMIT(22),
+                                                                  HRC_CACHE_LIMIT(23),
+                                                                  HRC_CACHE_LIMIT(24),
+                                                                  HRC_CACHE_LIMIT(25),
+                                                                  HRC_CACHE_LIMIT(26),
+                                                                  HRC_CACHE_LIMIT(27),
+                                                                  HRC_CACHE_LIMIT(28),
+                                                                  HRC_CACHE_LIMIT(29),
+                                                                  HRC_CACHE_LIMIT(30),
+                                                                  HRC_CACHE_LIMIT(31),
+                                                                  HRC_CACHE_LIMIT(32)};
 
 /* Keep a dead block of `words` words in `cache` (this thread's); false when that class's
  * `freed` list holds its share. */

@@ -70,7 +70,8 @@ static size_t size_of(const hrc_obj_t *o) { return prefix_of(o)[0] & SIZE_MASK; 
 static uint8_t alive[1u << 16];
 static uint32_t next_id;
 static HRC_THREAD_LOCAL uint16_t my_id_tls;
-static HRC_THREAD_LOCAL bool adopted_a_move; /* this thread took over a unique object of a running one */
+static HRC_THREAD_LOCAL bool
+    adopted_a_move; /* this thread took over a unique object of a running one */
 
 /* This thread's id, given on first use. */
 static uint16_t my_id(void) {

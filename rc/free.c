@@ -2,13 +2,13 @@
  *
  * free_dead walks the graph that dies with an object depth first with a small stack in its
  * frame (free_graph); what does not fit goes to a walk that uses the dead objects themselves
- * as its stack (pointer reversal, as Koka does; free_graph_deep): when it descends into a dying child, it stores
- * the index of the next field in the parent's rc word (the parent is dead, so its count is free)
- * and the grandparent's address in the field it just read (whose value it has taken). A child
- * after which the parent holds no more references (the last field, or only scalars follow) is
- * entered after freeing the parent, so lists and right spines use no stack at all; leaves (no
- * scanned fields) are freed on the spot. Dropping a 10-million-cell list or
- * a 10-million-deep spine therefore uses constant C stack (tests/test_rc.c "free_*_small_stack").
+ * as its stack (pointer reversal, as Koka does; free_graph_deep): when it descends into a dying
+ * child, it stores the index of the next field in the parent's rc word (the parent is dead, so its
+ * count is free) and the grandparent's address in the field it just read (whose value it has
+ * taken). A child after which the parent holds no more references (the last field, or only scalars
+ * follow) is entered after freeing the parent, so lists and right spines use no stack at all;
+ * leaves (no scanned fields) are freed on the spot. Dropping a 10-million-cell list or a
+ * 10-million-deep spine therefore uses constant C stack (tests/test_rc.c "free_*_small_stack").
  *
  * Invariants: an object handed to free_dead has no references left; each of its scanned
  * fields still owns the reference it holds; arrays hold at most UINT32_MAX items, so a field

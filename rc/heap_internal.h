@@ -172,7 +172,9 @@ static inline void *hrc_heap_alloc_root(size_t size) { return GC_malloc_uncollec
 static inline void hrc_heap_free_root(void *p) { GC_free(p); }
 
 /* bdwgc clears uncollectable memory anyway (it is scanned from the start). */
-static inline void *hrc_heap_alloc_root_uncleared(size_t size) { return GC_malloc_uncollectable(size); }
+static inline void *hrc_heap_alloc_root_uncleared(size_t size) {
+  return GC_malloc_uncollectable(size);
+}
 
 /* A batch of cleared blocks linked through their first word (GC_malloc_many), or NULL. */
 static inline void *hrc_heap_alloc_many(size_t size, unsigned count) {

@@ -51,10 +51,20 @@ static bool parse(const option_t *o, const char *s, uint64_t *out) {
   unsigned shift = 0;
   if (o->size) {
     switch (*end) {
-    case 'k': case 'K': shift = 10, end++; break;
-    case 'm': case 'M': shift = 20, end++; break;
-    case 'g': case 'G': shift = 30, end++; break;
-    default: break;
+    case 'k':
+    case 'K':
+      shift = 10, end++;
+      break;
+    case 'm':
+    case 'M':
+      shift = 20, end++;
+      break;
+    case 'g':
+    case 'G':
+      shift = 30, end++;
+      break;
+    default:
+      break;
     }
   }
   if (end == s || *end != '\0' || errno != 0 || *s == '-' || n > (UINT64_MAX >> shift))
