@@ -1,4 +1,4 @@
-/* block.c: objects' blocks, allocation entry points, sizes and fatal errors.
+/* block.c: objects' blocks, the allocation entry points and objects' sizes.
  *
  * In release builds a block is the object. In checked builds (HRC_DEBUG) a 16-byte prefix
  * {requested size, cookie} precedes the object; rc/debug.c owns its meaning. Every allocation
@@ -6,30 +6,8 @@
  * later, far from the mistake.
  */
 #include <pthread.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "block_internal.h"
-
-/* Print "hrc: <message>" on one line and abort. */
-void hrc_fatal(const char *fmt, ...) {
-  char line[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  fprintf(stderr, "hrc: %s\n", line);
-  fflush(stderr);
-  abort();
-}
-
-/* No memory for a runtime record (a thread's cache or defer state, a defer record chunk):
- * nothing to panic with, so one line that says so. Objects panic instead (rc/limit.c). */
-void hrc_out_of_memory(size_t size) {
-  hrc_fatal("out of memory allocating %zu bytes for the runtime's own records", size);
-}
 
 uintptr_t hrc_heap_lo = UINTPTR_MAX, hrc_heap_hi = 0; /* empty until the first block */
 
@@ -106,7 +84,7 @@ static void check_alloc_args(size_t size, unsigned tag, unsigned scan) {
 
 /* Allocate and initialise an object; the one place fresh objects come from. `atomic` asks for
  * pointer-free memory (payloads; in gc mode also constructors without scanned fields). */
-static hrc_obj_t *alloc_object(size_t size, unsigned tag, unsigned scan, bool atomic) {
+hrc_obj_t *hrc_alloc_object(size_t size, unsigned tag, unsigned scan, bool atomic) {
   hrc_thread_ensure();
   hrc_obj_t *o = hrc_block_alloc(size, atomic);
   if (HRC_UNLIKELY(o == NULL)) o = hrc_block_alloc_failed(size, atomic);
@@ -119,7 +97,7 @@ static hrc_obj_t *alloc_object(size_t size, unsigned tag, unsigned scan, bool at
  * check the arguments, then take a block from the cache or the heap. */
 hrc_obj_t *hrc_alloc_cold(size_t size, unsigned tag, unsigned scan) {
   check_alloc_args(size, tag, scan);
-  hrc_obj_t *o = alloc_object(size, tag, scan, !HRC_COUNTING && scan == 0);
+  hrc_obj_t *o = hrc_alloc_object(size, tag, scan, !HRC_COUNTING && scan == 0);
   hrc_stats_on_alloc(o);
   return o;
 }
@@ -129,114 +107,4 @@ hrc_obj_t *hrc_alloc_cold(size_t size, unsigned tag, unsigned scan) {
 hrc_obj_t *hrc_alloc_refused_cold(hrc_reuse_t tok, size_t size, unsigned tag, unsigned scan) {
   hrc_stats_on_free(tok);
   return hrc_alloc_cold(size, tag, scan);
-}
-
-/* size + extra, or a fatal line when it overflows. */
-static size_t add_size(size_t size, size_t extra, const char *what) {
-  if (HRC_UNLIKELY(extra > SIZE_MAX - size - 64))
-    hrc_fatal("%s of %zu bytes is too large", what, extra);
-  return size + extra;
-}
-
-hrc_bytes_t *hrc_bytes_alloc(size_t len) {
-  size_t size = add_size(sizeof(hrc_bytes_t) + 1, len, "byte string");
-  hrc_bytes_t *b = (hrc_bytes_t *)alloc_object(size, HRC_TAG_BYTES, 0, true);
-  b->len = len;
-  b->data[len] = '\0';
-  hrc_stats_on_alloc(&b->header);
-  return b;
-}
-
-hrc_bytes_t *hrc_bytes_from(const char *s, size_t len) {
-  hrc_bytes_t *b = hrc_bytes_alloc(len);
-  if (len != 0) memcpy(b->data, s, len);
-  return b;
-}
-
-hrc_scalars_t *hrc_scalars_alloc(size_t count, size_t elem_size) {
-  if (HRC_UNLIKELY(elem_size != 0 && count > SIZE_MAX / elem_size))
-    hrc_fatal("scalar array of %zu x %zu bytes is too large", count, elem_size);
-  /* A multiple of 16 bytes lands in a 16-byte aligned block, so data is 16-byte aligned. */
-  size_t size =
-      (add_size(sizeof(hrc_scalars_t), count * elem_size, "scalar array") + 15) & ~(size_t)15;
-  hrc_scalars_t *s = (hrc_scalars_t *)alloc_object(size, HRC_TAG_SCALARS, 0, true);
-  s->count = count;
-  s->elem_size = elem_size;
-  memset(s->data, 0, count * elem_size);
-  hrc_stats_on_alloc(&s->header);
-  return s;
-}
-
-hrc_array_t *hrc_array_alloc(size_t len) {
-  if (HRC_UNLIKELY(len > HRC_ARRAY_MAX))
-    hrc_fatal("array of %zu items (at most %zu)", len, HRC_ARRAY_MAX);
-  size_t size = add_size(sizeof(hrc_array_t), len * sizeof(void *), "array");
-  hrc_array_t *a = (hrc_array_t *)alloc_object(size, HRC_TAG_ARRAY, HRC_SCAN_ARRAY, false);
-  a->len = len;
-  for (size_t i = 0; i < len; i++) a->items[i] = hrc_box_int(0);
-  hrc_stats_on_alloc(&a->header);
-  return a;
-}
-
-/* A closure capturing more values than a header can count. */
-void hrc_closure_too_big(size_t captured) {
-  hrc_fatal("closure capturing %zu values (at most %u; capture an array instead)", captured,
-            HRC_SCAN_MAX - 1);
-}
-
-hrc_reuse_t hrc_closure_unpack_reuse(hrc_closure_t *self, hrc_obj_t **out) {
-  size_t n = hrc_closure_arity_env(self);
-  if (hrc_is_unique(&self->header)) {
-    for (size_t i = 0; i < n; i++) out[i] = self->env[i];
-    return hrc_reuse_cell(&self->header);
-  }
-  for (size_t i = 0; i < n; i++) out[i] = hrc_dup(self->env[i]);
-  hrc_decref(&self->header);
-  return HRC_NO_REUSE;
-}
-
-void hrc_closure_unpack(hrc_closure_t *self, hrc_obj_t **out) {
-  hrc_reuse_free(hrc_closure_unpack_reuse(self, out));
-}
-
-const char *hrc_version(void) { return HRC_VERSION_STRING; }
-
-/* This library's variant (hrc_config.h): programs compiled for it refer to this symbol. */
-const char HRC_VARIANT_SYMBOL = 1;
-
-const char *hrc_variant(void) {
-  return HRC_MODE_NAME
-#if HRC_DEBUG
-      "+checks"
-#endif
-#if HRC_WITH_STATS
-      "+stats"
-#endif
-      ;
-}
-
-const char *hrc_op_name(hrc_op_t op) {
-  switch (op) {
-  case HRC_OP_DUP:
-    return "dup";
-  case HRC_OP_DROP:
-    return "drop";
-  case HRC_OP_DECREF:
-    return "decref";
-  case HRC_OP_DROP_REUSE:
-    return "drop_reuse";
-  case HRC_OP_FREE_CELL:
-    return "free_cell";
-  case HRC_OP_REUSE_CELL:
-    return "reuse_cell";
-  case HRC_OP_IS_UNIQUE:
-    return "is_unique";
-  case HRC_OP_SHARE:
-    return "share";
-  case HRC_OP_ALLOC_AT:
-    return "alloc_at";
-  case HRC_OP_FREE_TOKEN:
-    return "reuse_free";
-  }
-  return "operation";
 }

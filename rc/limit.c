@@ -1,4 +1,4 @@
-/* limit.c: the heap limit and what happens when memory runs out.
+/* limit.c: the heap limit and the count of bytes it is checked against.
  *
  * A limit (HRC_HEAP_LIMIT or hrc_set_heap_limit) caps the heap hrc allocates objects from:
  *  - rc: the bytes of object blocks hrc holds from mimalloc (live objects and the blocks its
@@ -7,11 +7,7 @@
  *    per thread; runtime records (caches, defer records) are not counted;
  *  - gc and hybrid: bdwgc's heap size (GC_set_max_heap_size), free space between collections
  *    included; bdwgc collects before it would grow past the limit.
- * An allocation that fails (the limit, or the system out of memory) gives this thread's cached
- * blocks back, runs a full collection and tries once more; then it panics with the
- * out-of-memory value, which a deferred call can recover like any panic (an unrecovered one
- * prints "panic: runtime error: out of memory" and exits with status 2). Runtime records that
- * cannot be allocated end the process with one line instead (hrc_out_of_memory).
+ * What an allocation does when the limit (or the system) refuses it is rc/oom.c's.
  */
 #include <stdlib.h>
 
@@ -28,20 +24,6 @@ static void store_limit(size_t bytes) {
   GC_set_max_heap_size(bytes);
 #endif
 }
-
-/* The panic value of a failed allocation: immortal, so panicking needs no memory. */
-static const struct {
-  hrc_obj_t header;
-  size_t len;
-  char data[32];
-} oom_text = {HRC_IMMORTAL_HEADER(HRC_TAG_BYTES, 0, 0), sizeof "runtime error: out of memory" - 1,
-              "runtime error: out of memory"};
-static const hrc_error_t oom_error = {HRC_IMMORTAL_HEADER(HRC_TAG_ERROR, 1, 2),
-                                      (hrc_obj_t *)&oom_text};
-
-hrc_obj_t *hrc_out_of_memory_value(void) { return (hrc_obj_t *)&oom_error.header; }
-
-bool hrc_is_out_of_memory(const hrc_obj_t *v) { return v == &oom_error.header; }
 
 #if defined(HRC_MODE_RC)
 HRC_THREAD_LOCAL int64_t hrc_tls_heap_pending;
@@ -103,19 +85,4 @@ void hrc_limit_process_init(void) {
   uint64_t bytes = hrc_option(HRC_OPTION_HEAP_LIMIT);
   if (bytes > SIZE_MAX) bytes = SIZE_MAX;
   if (bytes != 0) store_limit((size_t)bytes); /* not hrc_set_heap_limit: inside registration */
-}
-
-/* An object's block could not be had: free what this thread holds in reserve, collect, try
- * once more, and panic with the out-of-memory value if that fails too. */
-hrc_obj_t *hrc_block_alloc_failed(size_t size, bool atomic) {
-#if HRC_DEBUG
-  hrc_debug_quarantine_flush();
-#else
-  hrc_cache_release();
-#endif
-  hrc_collect();
-  hrc_obj_t *o = hrc_block_alloc(size, atomic);
-  if (o != NULL) return o;
-  HRC_STAT_ADD(out_of_memory, 1);
-  hrc_panic(hrc_out_of_memory_value());
 }

@@ -32,6 +32,9 @@ HRC_HIDDEN size_t hrc_large_size_in(const hrc_obj_t *tok);
 /* The heap's usable size of an object's block. */
 HRC_HIDDEN size_t hrc_block_usable(const hrc_obj_t *o);
 
+/* Allocate and initialise an object (rc/block.c); `atomic` asks for pointer-free memory. */
+HRC_HIDDEN hrc_obj_t *hrc_alloc_object(size_t size, unsigned tag, unsigned scan, bool atomic);
+
 /* ---- freeing (rc/free.c) ---- */
 
 /* Give up one reference to a non-local object (shared, sticky, immortal); true if it died. */
@@ -79,7 +82,8 @@ HRC_HIDDEN void hrc_debug_quarantine_flush(void);
 HRC_HIDDEN void hrc_limit_process_init(void);
 /* rc: this thread's exit: fold its count of heap bytes into the process's. */
 HRC_HIDDEN void hrc_heap_thread_exit(void);
-/* An object's block could not be allocated: release reserves, collect, retry, else panic. */
+/* An object's block could not be allocated: release reserves, collect, retry, else panic
+ * (rc/oom.c). */
 HRC_HIDDEN HRC_COLD hrc_obj_t *hrc_block_alloc_failed(size_t size, bool atomic);
 
 /* ---- stats (rc/stats.c); nothing at all when compiled out ---- */
