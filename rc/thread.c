@@ -17,6 +17,7 @@
 
 #include "cache_internal.h"
 #include "defer_internal.h"
+#include "heap_internal.h"
 #include "rc_internal.h"
 #if HRC_TRACING
 #include "backstop_internal.h"
@@ -142,7 +143,7 @@ static void spawned_ended(void *unused) {
 
 static void *spawned(void *p) {
   spawn_t s = *(spawn_t *)p;
-  free(p);
+  hrc_heap_free_root(p);
   counted_as_other = true; /* hrc_thread_create counted it */
   void *result;
   pthread_cleanup_push(spawned_ended, NULL);
@@ -154,7 +155,10 @@ static void *spawned(void *p) {
 int hrc_thread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *),
                       void *arg) {
   hrc_thread_attach(); /* bdwgc must be running before it can track a new thread */
-  spawn_t *s = malloc(sizeof *s);
+  /* Root memory: arg may be an object only the new thread will hold, and until that thread
+   * has copied it to its stack the collector must see it here (bdwgc's own start record, which
+   * held it before this trampoline, is scanned memory too). */
+  spawn_t *s = hrc_heap_alloc_root(sizeof *s);
   if (s == NULL) return EAGAIN;
   *s = (spawn_t){start, arg};
   others_add();
@@ -164,7 +168,7 @@ int hrc_thread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*sta
   int err = pthread_create(thread, attr, spawned, s);
 #endif
   if (err != 0) {
-    free(s);
+    hrc_heap_free_root(s);
     others_remove();
   }
   return err;
