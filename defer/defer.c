@@ -294,9 +294,18 @@ size_t hrc_defer_records_bytes(void) {
   return bytes;
 }
 
-void hrc_defer_thread_exit(void) {
+void hrc_defer_thread_exit(bool detaching) {
   hrc_defer_state_t *st = hrc_tls_defer;
   if (st == NULL) return;
+  if (detaching && (st->top != NULL || st->panic != NULL))
+    hrc_fatal("hrc_thread_detach with defer frame %p still entered%s: leave every frame "
+              "(hrc_frame_exit) before detaching",
+              (void *)st->top, st->panic != NULL ? " and a panic running" : "");
+  if (st->top != NULL)
+    hrc_fatal("a thread ended with defer frame %p still entered: its function returned without "
+              "hrc_frame_leave or hrc_frame_exit, or the thread ended by pthread_exit instead of "
+              "hrc_thread_exit",
+              (void *)st->top);
   hrc_tls_defer = NULL;
   for (chunk_t *c = st->chunk; c != NULL;) {
     chunk_t *older = c->prev;

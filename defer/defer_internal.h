@@ -46,9 +46,10 @@ HRC_HIDDEN void hrc_frame_check_live(hrc_frame_t *fr, const void *bound);
 /* hrc_recover_forward moved the window of the current panic's call to callee: hold it. */
 HRC_HIDDEN void hrc_panic_hold_forwarded(hrc_defer_state_t *st, hrc_closure_t *callee);
 
-/* This thread's registration: make its state record (called from rc/thread.c). */
+/* This thread's registration: make its state record (a hook, runtime/runtime.c). */
 HRC_HIDDEN void hrc_defer_thread_enter(void);
-/* This thread's exit: release its state and its pool (called from rc/thread.c). */
-HRC_HIDDEN void hrc_defer_thread_exit(void);
+/* This thread's end (detaching false) or hrc_thread_detach: release its state and its record
+ * stack; refused with one fatal line while a frame is entered or a panic runs. */
+HRC_HIDDEN void hrc_defer_thread_exit(bool detaching);
 
 #endif

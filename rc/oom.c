@@ -25,6 +25,10 @@ hrc_obj_t *hrc_out_of_memory_value(void) { return (hrc_obj_t *)&oom_error.header
 
 bool hrc_is_out_of_memory(const hrc_obj_t *v) { return v == &oom_error.header; }
 
+static void (*panic_hook)(void); /* runtime/runtime.c: panics with hrc_out_of_memory_value() */
+
+void hrc_set_out_of_memory_hook(void (*panic)(void)) { panic_hook = panic; }
+
 /* An object's block could not be had: free what this thread holds in reserve, collect, try
  * once more, and panic with the out-of-memory value if that fails too. */
 hrc_obj_t *hrc_block_alloc_failed(size_t size, bool atomic) {
@@ -37,5 +41,6 @@ hrc_obj_t *hrc_block_alloc_failed(size_t size, bool atomic) {
   hrc_obj_t *o = hrc_block_alloc(size, atomic);
   if (o != NULL) return o;
   HRC_STAT_ADD(out_of_memory, 1);
-  hrc_panic(hrc_out_of_memory_value());
+  if (panic_hook != NULL) panic_hook();
+  hrc_fatal("out of memory allocating an object of %zu bytes", size);
 }

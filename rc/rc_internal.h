@@ -76,6 +76,19 @@ HRC_HIDDEN void hrc_debug_thread_exit(void);
 /* Release this thread's quarantined blocks now (checked builds, out of memory). */
 HRC_HIDDEN void hrc_debug_quarantine_flush(void);
 
+/* ---- hooks: what the layers above rc do at thread registration, thread end and out of
+ * memory, set once by runtime/runtime.c when the library loads, so that rc calls nothing
+ * above it ---- */
+
+typedef struct hrc_thread_hooks_s {
+  void (*enter)(void);           /* a thread registers */
+  void (*leave)(bool detaching); /* it ends, or detaches; may refuse with a fatal line */
+} hrc_thread_hooks_t;
+HRC_HIDDEN void hrc_set_thread_hooks(hrc_thread_hooks_t hooks);
+/* What a failed object allocation does once reserves and a collection did not help: panic
+ * with hrc_out_of_memory_value() (the runtime's hook); without a hook, one fatal line. */
+HRC_HIDDEN void hrc_set_out_of_memory_hook(void (*panic)(void));
+
 /* ---- the heap limit (rc/limit.c) ---- */
 
 /* Once per process: HRC_HEAP_LIMIT. */
