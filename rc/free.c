@@ -176,13 +176,20 @@ static HRC_COLD void hrc_check_in_heap_cold(hrc_obj_t *o) {
 }
 #endif
 
+/* Where a free starts: stop a block that is not the heap's before it enters a cache. */
+static inline void require_in_heap(hrc_obj_t *o) {
+#if !HRC_DEBUG
+  if (HRC_UNLIKELY(!hrc_heap_spans(o))) hrc_check_in_heap_cold(o);
+#else
+  (void)o;
+#endif
+}
+
 /* Free dead object o and everything that dies with it; constant C stack. Cells whose fields
  * are all scalars (the common leaf) are freed without entering the walk. */
 static inline void free_dead(hrc_obj_t *o) {
   hrc_thread_ensure();
-#if !HRC_DEBUG
-  if (HRC_UNLIKELY(!hrc_heap_spans(o))) hrc_check_in_heap_cold(o);
-#endif
+  require_in_heap(o);
   if (small_and_scalar(o, o->scan)) free_block(o);
   else free_graph(o);
 }
@@ -228,9 +235,7 @@ void hrc_free_block_cold(hrc_obj_t *o, hrc_op_t op) {
   HRC_CHECK(o, op);
   (void)op;
   hrc_thread_ensure();
-#if !HRC_DEBUG
-  if (HRC_UNLIKELY(!hrc_heap_spans(o))) hrc_check_in_heap_cold(o);
-#endif
+  require_in_heap(o);
   if (op == HRC_OP_FREE_TOKEN) HRC_STAT_ADD(tokens_freed, 1);
   free_block(o);
 }
