@@ -47,7 +47,7 @@ HRC_API size_t hrc_attached_threads(void);
 
 /* A full collection now (gc and hybrid; nothing in rc mode). */
 HRC_API void hrc_collect(void);
-/* hybrid: collect after this many possible cycle roots per thread (backstop/policy.c);
+/* hybrid: collect after this many possible cycle roots per thread (heap/bdwgc/policy.c);
  * the threshold adapts to what collections free. Also HRC_GC_CANDIDATES. */
 HRC_API void hrc_gc_set_candidate_threshold(uint64_t n);
 /* gc, hybrid: bdwgc's heap-growth trigger (GC_FREE_SPACE_DIVISOR; larger = more collections). */

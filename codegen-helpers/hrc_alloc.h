@@ -41,10 +41,7 @@ typedef hrc_obj_t *hrc_reuse_t;
  * next collection, and a burst of frees would grow the heap and bring that collection on);
  * after each collection the owning thread trims its lists to HRC_CACHE_TRIM_BYTES and forgets
  * its spilled lists at its next refill (hrc_cache_refill), handing them back to the collector.
- * The cap, measured on bench/binarytrees depth 18 before spilling (release, stats off; rc 0.34 s
- * in the same runs): 4 MiB 0.36 s, 12 collections, 31 MB peak RSS; 6 MiB 0.32 s, 8, 24 MB; 8 MiB
- * 0.38 s, 8, 24 MB (longer lists lose locality); an earlier build with a 1 MiB cap collected 20
- * times. */
+ * 6 MiB measured best of 4, 6 and 8 MiB (docs/backstop.md). */
 #if HRC_TRACING
 #define HRC_CACHE_CLASS_BYTES (6u << 20)
 #else

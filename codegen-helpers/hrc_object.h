@@ -119,13 +119,12 @@ typedef enum hrc_op_e {
   HRC_OP_FREE_TOKEN,
 } hrc_op_t;
 
-#if defined(HRC_MODE_HYBRID)
 /* Objects not flagged acyclic whose count a decrement left above zero, each counted once in
  * its life (Bacon and Rajan's "buffered" bit: HRC_FLAG_SUSPECT), so a closure called a million
  * times through borrowed calls is one candidate, not a million: evidence of possible cyclic
- * garbage, which paces the backstop's collections (backstop/policy.c). */
+ * garbage, which paces the backstop's collections (heap/bdwgc/policy.c). Only hybrid counts;
+ * rc defines it in every mode (rc/refcount.c). */
 extern HRC_API HRC_THREAD_LOCAL uint64_t hrc_tls_cycle_candidates;
-#endif
 
 HRC_API HRC_COLD void hrc_dup_cold(hrc_obj_t *o, uint32_t n);
 HRC_API HRC_NOINLINE void hrc_drop_cold(hrc_obj_t *o);

@@ -19,7 +19,6 @@
 #include <pthread.h>
 
 #include "defer_internal.h"
-#include "heap_internal.h"
 
 HRC_THREAD_LOCAL hrc_defer_state_t *hrc_tls_defer;
 
@@ -85,7 +84,7 @@ hrc_defer_rec_t *hrc_defer_push_cold(size_t bytes) {
   return (hrc_defer_rec_t *)next->data;
 }
 
-/* Tracing modes: records above the stack's top are dead, but chunks are scanned memory, so
+/* Traced heap: records above the stack's top are dead, but chunks are scanned memory, so
  * what a dead record refers to would stay alive. Popping clears a record (hrc_defer_pop); a
  * record whose call panicked again is never popped, and a later pop or a landing moves the
  * top down past it (the fuzzer found its captured object surviving every collection, gc and
@@ -93,7 +92,7 @@ hrc_defer_rec_t *hrc_defer_push_cold(size_t bytes) {
  * does): closure pointers and captured values only; an inline closure's header stays, since
  * a panic in progress may still hold that closure. */
 static void clear_dead(char *from, char *to) {
-#if HRC_TRACING
+  if (!HRC_HEAP_TRACED) return;
   while (from < to) {
     hrc_defer_rec_t *r = (hrc_defer_rec_t *)from;
     if (r->link & HRC_DEFER_INLINE) {
@@ -104,9 +103,6 @@ static void clear_dead(char *from, char *to) {
       from = (char *)(r + 1);
     }
   }
-#else
-  (void)from, (void)to;
-#endif
 }
 
 /* Move the stack's top back to p, which lies in the current chunk or an older one (p may be

@@ -27,9 +27,6 @@
 #include <unistd.h>
 
 #include "defer_internal.h"
-#if HRC_TRACING
-#include "heap_internal.h" /* GC_THREADS: pthread_exit is bdwgc's */
-#endif
 
 static hrc_panic_printer_t user_printer;
 
@@ -100,7 +97,7 @@ static HRC_NORETURN void finish(hrc_defer_state_t *st, hrc_panic_t *p) {
   st->panic = NULL;
   st->invoking = NULL;
   if (hrc_thread_is_main()) hrc_thread_main_exit();
-  pthread_exit(NULL);
+  hrc_heap_thread_end(); /* through the heap, which may track threads */
 }
 
 /* A deferred call of fr recovered p: end the panics started at or above fr and land there;

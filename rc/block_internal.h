@@ -1,15 +1,16 @@
 /* block_internal.h: where an object's memory comes from and goes back to.
  *
  * Release builds: a block is the object; sizes the caches hold (cache_internal.h) come from
- * and go back to this thread's cache, the rest to the heap seam (heap_internal.h). Checked
- * builds: a 16-byte prefix precedes the object, and freed blocks are poisoned and quarantined
- * (rc/debug.c). Inline because every allocation and every free passes here.
+ * and go back to this thread's cache, the rest to the heap (heap/heap.h). On a traced heap
+ * (HRC_HEAP_TRACED) a cached block's fields are cleared, so the cache pins no garbage, and
+ * pointer-free blocks are never cached. Checked builds: a 16-byte prefix precedes the object,
+ * and freed blocks are poisoned and quarantined (rc/debug.c). Inline because every allocation
+ * and every free passes here.
  */
 #ifndef HRC_BLOCK_INTERNAL_H
 #define HRC_BLOCK_INTERNAL_H
 
 #include "cache_internal.h"
-#include "heap_internal.h"
 #include "rc_internal.h"
 
 #if HRC_DEBUG
@@ -23,11 +24,11 @@ HRC_HIDDEN size_t hrc_debug_requested(const hrc_obj_t *o);
 
 /* A block for an object of size bytes, or NULL: from this thread's cache when it has one of
  * that size (release builds that count), else from the heap; `atomic` asks for pointer-free
- * memory, which the tracing modes never cache. */
+ * memory, which a traced heap keeps apart (so it is never cached). */
 static inline hrc_obj_t *hrc_block_alloc(size_t size, bool atomic) {
 #if !HRC_DEBUG && HRC_COUNTING
   size_t words = (size + 7) / 8;
-  bool cacheable = !atomic || !HRC_TRACING;
+  bool cacheable = !atomic || !HRC_HEAP_TRACED;
   if (HRC_LIKELY(cacheable && hrc_cache_fits(words))) return hrc_cache_pop(words);
 #endif
   bool scanned = !atomic;
@@ -41,37 +42,33 @@ static inline hrc_obj_t *hrc_block_alloc(size_t size, bool atomic) {
   return o;
 }
 
+/* Clear the scanned fields of a dead cache-class block, which sit in words 1..scan (word 0,
+ * the header, becomes the list link). Not a memset: for the usual one or two words gcc's
+ * inline `rep stos` cost more than the whole free. */
+static inline void hrc_block_clear(hrc_obj_t *o, size_t words) {
+  void **b = (void **)o;
+  size_t last = o->scan == HRC_SCAN_ARRAY ? words - 1 : o->scan; /* fields: words 1..last */
+  __atomic_store_n(&b[1], NULL, __ATOMIC_RELAXED);               /* every block has 2 words */
+  if (last >= 2) { /* the usual pair without a loop: 10% of binary-trees' instructions */
+    __atomic_store_n(&b[2], NULL, __ATOMIC_RELAXED);
+    for (size_t i = 3; i <= last; i++) __atomic_store_n(&b[i], NULL, __ATOMIC_RELAXED);
+  }
+}
+
 /* Give a dead object's block back: to this thread's cache when it has room (release builds),
- * else to the heap; checked builds poison and quarantine it instead. */
+ * else to the heap; checked builds poison and quarantine it instead. On a traced heap a
+ * pointer-free block is left to the collector, and a full cache class keeps the block on its
+ * spill stack until the next collection (cache_internal.h). */
 static inline void hrc_block_release(hrc_obj_t *o) {
 #if HRC_DEBUG
   hrc_debug_release(o);
-#elif defined(HRC_MODE_RC)
-  size_t words = o->words;
-  if (HRC_LIKELY(hrc_cache_fits(words))) {
-    if (HRC_LIKELY(hrc_cache_push(o, words))) return;
-    hrc_heap_free_sized(o, words * 8);
-    return;
-  }
-  hrc_heap_free(o);
 #else
-  /* hybrid: small blocks to the cache with their references cleared (so the cache pins no
-   * garbage), or forgotten when the cache is full; pointer-free blocks are forgotten; large
-   * blocks go back to bdwgc at once. A forgotten block is reclaimed by the next collection. */
   size_t words = o->words;
-  if (o->flags & HRC_FLAG_ATOMIC) return;
+  if (HRC_HEAP_TRACED && (o->flags & HRC_FLAG_ATOMIC)) return;
   if (HRC_LIKELY(hrc_cache_fits(words))) {
-    /* Clear the scanned fields, which sit in words 1..scan (word 0, the header, becomes the
-     * list link). Not a memset: for the usual one or two words gcc's inline `rep stos` cost
-     * more than the whole free. */
-    void **b = (void **)o;
-    size_t last = o->scan == HRC_SCAN_ARRAY ? words - 1 : o->scan; /* fields: words 1..last */
-    __atomic_store_n(&b[1], NULL, __ATOMIC_RELAXED);               /* every block has 2 words */
-    if (last >= 2) { /* the usual pair without a loop: 10% of binary-trees' instructions */
-      __atomic_store_n(&b[2], NULL, __ATOMIC_RELAXED);
-      for (size_t i = 3; i <= last; i++) __atomic_store_n(&b[i], NULL, __ATOMIC_RELAXED);
-    }
-    if (HRC_UNLIKELY(!hrc_cache_push(o, words))) hrc_cache_spill(o, words);
+    if (HRC_HEAP_TRACED) hrc_block_clear(o, words);
+    if (HRC_LIKELY(hrc_cache_push(o, words))) return;
+    hrc_cache_overflow(o, words);
     return;
   }
   hrc_heap_free(o);
@@ -85,17 +82,13 @@ static inline void hrc_block_release_pair(hrc_cache_t *cache, hrc_obj_t *o) {
 #if !HRC_DEBUG && HRC_COUNTING
   size_t words = o->words;
   if (HRC_LIKELY(hrc_cache_fits(words))) {
-#if HRC_TRACING
-    void **b = (void **)o; /* clear the two fields (see hrc_block_release) */
-    __atomic_store_n(&b[1], NULL, __ATOMIC_RELAXED);
-    __atomic_store_n(&b[2], NULL, __ATOMIC_RELAXED);
-#endif
+    if (HRC_HEAP_TRACED) { /* clear the two fields (hrc_block_clear) */
+      void **b = (void **)o;
+      __atomic_store_n(&b[1], NULL, __ATOMIC_RELAXED);
+      __atomic_store_n(&b[2], NULL, __ATOMIC_RELAXED);
+    }
     if (HRC_LIKELY(hrc_cache_push_to(cache, o, words))) return;
-#if HRC_TRACING
-    hrc_cache_spill(o, words);
-#else
-    hrc_heap_free_sized(o, words * 8);
-#endif
+    hrc_cache_overflow(o, words);
     return;
   }
 #else

@@ -5,20 +5,21 @@
  * instead of a trip through the allocator (Debian's mimalloc 2.0.9 spends 55-116 instructions
  * on malloc+free of 32 bytes, measured with callgrind on bench/primitives). The pop is also
  * inline in hrc_alloc (hrc_alloc.h). Each thread's lists live in a record from
- * hrc_heap_alloc_root: in the tracing modes uncollectable memory that bdwgc scans (it does not
- * scan __thread storage: an object reachable only from one was seen reclaimed while in use;
+ * hrc_heap_alloc_root: on a traced heap memory the collector scans (bdwgc does not scan
+ * __thread storage: an object reachable only from one was seen reclaimed while in use;
  * docs/backstop.md).
  *
  * Invariants: a cached block is dead and belongs to no object; its first word links its
  * list; nfreed[w] counts the blocks on freed[w]. A `freed` list holds at most
- * HRC_CACHE_CLASS_BYTES; beyond that blocks go back to the heap (rc), or (hybrid) the full list
- * moves to spill[w], a stack of such lists linked through their head block's second word (a field
- * the free cleared), and refills take from it before the heap. `ready` holds a former `freed` or
- * spilled list or a fresh batch. Only the owning thread touches its caches; in hybrid it trims
- * `ready` and `freed` and forgets `spill` after collections, so between two collections a thread's
- * caches hold at most about twice the bound per size beyond what it freed since the first; a
- * thread's exit releases them (hrc_cache_thread_exit). Checked builds bypass the caches (freed
- * blocks go to the quarantine instead).
+ * HRC_CACHE_CLASS_BYTES; beyond that blocks go back to the heap, or, on a traced heap (where a
+ * block given back is reclaimed only by the next collection), the full list moves to spill[w], a
+ * stack of such lists linked through their head block's second word (a field the free cleared),
+ * and refills take from it before the heap. `ready` holds a former `freed` or spilled list or a
+ * fresh batch. Only the owning thread touches its caches; on a traced heap it trims `ready` and
+ * `freed` and hands `spill` back after collections (hrc_heap_epoch), so between two collections a
+ * thread's caches hold at most about twice the bound per size beyond what it freed since the
+ * first; a thread's exit releases them (hrc_cache_thread_exit). Checked builds bypass the caches
+ * (freed blocks go to the quarantine instead).
  */
 #ifndef HRC_CACHE_INTERNAL_H
 #define HRC_CACHE_INTERNAL_H
@@ -99,11 +100,17 @@ static inline bool hrc_cache_push(void *block, size_t words) {
   return hrc_cache_push_to(hrc_tls_cache, block, words);
 }
 
-/* hybrid: `freed` of this size is full: move it to the spill stack and start a new one with
- * block. */
+/* Traced heap: `freed` of this size is full: move it to the spill stack and start a new one
+ * with block. */
 HRC_HIDDEN void hrc_cache_spill(void *block, size_t words);
 
-/* Return every cached block of this thread to the heap (rc) or the collector (hybrid). */
+/* A dead block of a class whose `freed` list is full: spill (traced heap) or give it back. */
+static inline void hrc_cache_overflow(void *block, size_t words) {
+  if (HRC_HEAP_TRACED) hrc_cache_spill(block, words);
+  else hrc_heap_free_sized(block, words * 8);
+}
+
+/* Return every cached block of this thread to the heap. */
 HRC_HIDDEN void hrc_cache_release(void);
 /* The same, and release the cache record: the thread is ending. */
 HRC_HIDDEN void hrc_cache_thread_exit(void);

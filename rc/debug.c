@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "heap_internal.h"
 #include "options_internal.h"
 #include "rc_internal.h"
 

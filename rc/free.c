@@ -162,7 +162,7 @@ static HRC_NOINLINE void free_graph(hrc_obj_t *o) {
  * without HRC_IMMORTAL_HEADER) would enter a cache and be handed out by the next allocation.
  * Checked where a free starts (the object the program drops or frees, the fields of a reuse
  * token), not for each object of a dying graph: a range test against the span of the heap's
- * blocks (heap_internal.h). Cost: docs/reliability.md. Checked builds catch
+ * blocks (heap/heap.h). Cost: docs/reliability.md. Checked builds catch
  * such pointers earlier, by the block's cookie (rc/debug.c). */
 #if !HRC_DEBUG
 /* o is outside the known span: the heap's after all (then the span grows), or fatal. */

@@ -5,7 +5,7 @@
  * naming the variable, the value and what it takes. Size options take a number of bytes or a
  * number followed by K, M or G (powers of 1024). The stats report lists every option's value
  * (hrc_options_print). bdwgc's own variables (GC_FREE_SPACE_DIVISOR, GC_MARKERS...) are bdwgc's:
- * hrc only notices whether GC_FREE_SPACE_DIVISOR is set (backstop/backstop.c).
+ * hrc only notices whether GC_FREE_SPACE_DIVISOR is set (heap/bdwgc/bdwgc.c).
  * Invariant: values[i] is valid once `once` has run; nothing writes it after.
  */
 #include <errno.h>

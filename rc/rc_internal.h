@@ -1,12 +1,12 @@
 /* rc_internal.h: what the rc module's files share, hidden from users of the library.
  *
+ * rc sits on the heap contract (heap/heap.h) and calls nothing above it: what the defer layer
+ * does at thread registration, thread end and out of memory reaches rc as hooks (below).
+ *
  * Blocks and objects: in release builds an object *is* its block. In checked builds
  * (HRC_DEBUG) each block starts with a 16-byte prefix {requested size, cookie} before the
  * object, so that a pointer hrc never allocated, a freed block and a reuse token can each be
  * told apart and named in the error line (rc/debug.c).
- *
- * The heap seam: rc/heap_internal.h maps hrc_heap_alloc/free to the allocator of the mode the
- * library is built for; nothing else in rc/ names an allocator.
  */
 #ifndef HRC_RC_INTERNAL_H
 #define HRC_RC_INTERNAL_H
@@ -14,9 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "heap.h"
 #include "hrc.h"
-
-#define HRC_HIDDEN __attribute__((visibility("hidden")))
 
 /* rc words that only checked builds write; both lie in the sticky band, which release code
  * never frees or counts. */
@@ -93,8 +92,6 @@ HRC_HIDDEN void hrc_set_out_of_memory_hook(void (*panic)(void));
 
 /* Once per process: HRC_HEAP_LIMIT. */
 HRC_HIDDEN void hrc_limit_process_init(void);
-/* rc: this thread's exit: fold its count of heap bytes into the process's. */
-HRC_HIDDEN void hrc_heap_thread_exit(void);
 /* An object's block could not be allocated: release reserves, collect, retry, else panic
  * (rc/oom.c). */
 HRC_HIDDEN HRC_COLD hrc_obj_t *hrc_block_alloc_failed(size_t size, bool atomic);
@@ -108,13 +105,6 @@ HRC_HIDDEN void hrc_stats_on_free(const hrc_obj_t *o);
 static inline void hrc_stats_on_alloc(const hrc_obj_t *o) { (void)o; }
 static inline void hrc_stats_on_free(const hrc_obj_t *o) { (void)o; }
 #endif
-
-/* Collections so far (gc, hybrid): threads trim their caches when it moves. */
-extern HRC_HIDDEN uint64_t hrc_collection_epoch;
-/* Bytes hybrid handed back to the collector (the caches' trimmed lists, dead blocks left to
- * it by hrc_heap_free_traced): the next collection reclaims them, which the policy must not
- * take for cyclic garbage. */
-extern HRC_HIDDEN uint64_t hrc_cache_trimmed_bytes;
 
 /* ---- errors ---- */
 

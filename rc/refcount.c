@@ -13,6 +13,9 @@
 
 #include "rc_internal.h"
 
+/* Suspect decrements (hrc_object.h): hybrid's drops count them, the heap's policy reads them. */
+HRC_THREAD_LOCAL uint64_t hrc_tls_cycle_candidates;
+
 /* dup that the fast path could not do: local overflow, shared, sticky or immortal. */
 void hrc_dup_cold(hrc_obj_t *o, uint32_t n) {
   uint32_t rc = hrc_rc_load(o);

@@ -16,24 +16,17 @@
 
 #include "options_internal.h"
 #include "rc_internal.h"
-#if HRC_TRACING
-#include "backstop_internal.h"
-#endif
 
-/* The collector's figures in a report (zeros in rc mode). */
+/* The heap's figures in a report (zeros without a tracer). */
 static void add_collector(hrc_stats_report_t *r) {
-#if HRC_TRACING
-  hrc_backstop_stats_t b;
-  hrc_backstop_stats(&b);
-  r->collections = b.collections;
-  r->policy_collections = hrc_policy_collections();
-  r->gc_pause_ns = b.pause_ns;
-  r->gc_max_pause_ns = b.max_pause_ns;
-  r->heap_bytes = b.heap_bytes;
-  r->gc_reclaimed_bytes = b.reclaimed_bytes;
-#else
-  (void)r;
-#endif
+  hrc_heap_stats_t h;
+  hrc_heap_stats(&h);
+  r->collections = h.collections;
+  r->policy_collections = h.policy_collections;
+  r->gc_pause_ns = h.pause_ns;
+  r->gc_max_pause_ns = h.max_pause_ns;
+  r->heap_bytes = h.heap_bytes;
+  r->gc_reclaimed_bytes = h.reclaimed_bytes;
 }
 
 static bool stats_wanted(void) { return hrc_option(HRC_OPTION_STATS) != 0; }
@@ -220,12 +213,12 @@ void hrc_stats_print(void) {
 #define HRC_STATS_LINE(name, desc) fprintf(stderr, "  %-28s %lld\n", desc, (long long)r.name);
   HRC_STATS_COUNTERS(HRC_STATS_LINE)
 #undef HRC_STATS_LINE
-  fprintf(stderr, "  %-28s %lld\n", HRC_TRACING ? "objects not freed by rc" : "live objects",
+  fprintf(stderr, "  %-28s %lld\n", HRC_HEAP_TRACED ? "objects not freed by rc" : "live objects",
           (long long)r.live_objects);
   fprintf(stderr, "  %-28s %lld\n", "live bytes", (long long)r.live_bytes);
   fprintf(stderr, "  %-28s %lld\n", "peak live bytes", (long long)r.peak_live_bytes);
   fprintf(stderr, "  %-28s %zu\n", "cached bytes (this thread)", hrc_cache_bytes());
-  if (HRC_TRACING) {
+  if (HRC_HEAP_TRACED) {
     fprintf(stderr, "  %-28s %lld (%lld by cycle evidence)\n", "collections",
             (long long)r.collections, (long long)r.policy_collections);
     fprintf(stderr, "  %-28s %.1f total, %.1f longest\n", "collection pauses (ms)",
@@ -247,7 +240,7 @@ static void report_at_exit(void) {
   fflush(stdout);
   hrc_stats_print();
   int64_t live = hrc_live_objects();
-  if (live > 0 && !HRC_TRACING)
+  if (live > 0 && !HRC_HEAP_TRACED)
     fprintf(stderr, "  leaked at exit: %lld objects (rc mode frees no cycles; or a missing drop)\n",
             (long long)live);
 }

@@ -4,9 +4,9 @@
  * counters join the stats registry and a pthread key destructor is armed, which at thread exit
  * folds its counters into the totals and returns its cached blocks (checked builds: its
  * quarantined blocks) to the heap.
- * The first registration in the process also reads the environment (HRC_STATS).
- * In the tracing modes the first registration also starts bdwgc, and a thread bdwgc does not
- * know yet is registered with it (backstop/backstop.c).
+ * The first registration in the process also reads the environment (rc/options.c) and starts
+ * the heap, and each registration makes the thread known to the heap (heap/heap.h: bdwgc must
+ * know every thread whose stack may hold references).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -15,11 +15,8 @@
 #include <unistd.h>
 
 #include "cache_internal.h"
-#include "heap_internal.h"
+#include "options_internal.h"
 #include "rc_internal.h"
-#if HRC_TRACING
-#include "backstop_internal.h"
-#endif
 
 HRC_THREAD_LOCAL bool hrc_thread_registered;
 static int64_t attached; /* threads registered now: each owns root records (cache, defer state) */
@@ -68,12 +65,7 @@ static void release_thread(bool detaching) {
 #else
   hrc_cache_thread_exit();
 #endif
-#if defined(HRC_MODE_RC)
   hrc_heap_thread_exit();
-#endif
-#if HRC_TRACING
-  hrc_backstop_thread_exit();
-#endif
   hrc_thread_registered = false;
   __atomic_sub_fetch(&attached, 1, __ATOMIC_RELAXED);
 }
@@ -86,12 +78,15 @@ static void thread_exit(void *unused) {
 
 size_t hrc_attached_threads(void) { return (size_t)__atomic_load_n(&attached, __ATOMIC_RELAXED); }
 
-/* Once per process: the exit key and the environment. */
+/* Once per process: the exit key, the environment and the heap. */
 static void process_init(void) {
   if (pthread_key_create(&exit_key, thread_exit) != 0) hrc_fatal("cannot create a thread key");
-#if HRC_TRACING
-  hrc_backstop_init();
-#endif
+  hrc_heap_settings_t settings = {
+      .show_warnings = hrc_option(HRC_OPTION_GC_WARNINGS) != 0,
+      .keep_interior_pointers = hrc_option(HRC_OPTION_GC_INTERIOR_POINTERS) != 0,
+      .candidate_threshold = hrc_option(HRC_OPTION_GC_CANDIDATES),
+  };
+  hrc_heap_process_init(&settings);
   hrc_stats_process_init();
   hrc_limit_process_init();
 }
@@ -99,9 +94,7 @@ static void process_init(void) {
 /* First use in this thread: join the registry and arm the exit hook. */
 void hrc_thread_register(void) {
   pthread_once(&process_once, process_init);
-#if HRC_TRACING
-  hrc_backstop_thread_enter();
-#endif
+  if (!hrc_heap_thread_enter()) hrc_fatal("cannot find this thread's stack for the collector");
   hrc_thread_registered = true;
   __atomic_add_fetch(&attached, 1, __ATOMIC_RELAXED);
 #if !HRC_DEBUG
@@ -165,11 +158,7 @@ int hrc_thread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*sta
   if (s == NULL) return EAGAIN;
   *s = (spawn_t){start, arg};
   others_add();
-#if HRC_TRACING
-  int err = hrc_backstop_thread_create(thread, attr, spawned, s);
-#else
-  int err = pthread_create(thread, attr, spawned, s);
-#endif
+  int err = hrc_heap_thread_create(thread, attr, spawned, s);
   if (err != 0) {
     hrc_heap_free(s);
     others_remove();
@@ -180,7 +169,7 @@ int hrc_thread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*sta
 /* The main thread called hrc_thread_exit and its deferred calls have run. Go's rule: the
  * program goes on while other goroutines run, and dies with a fatal error when none is left.
  * So wait for every other thread hrc knows (made by hrc_thread_create, or attached), then
- * end the process with status 2. Never pthread_exit: in the tracing modes bdwgc's marker
+ * end the process with status 2. Never pthread_exit: on a traced heap bdwgc's marker
  * threads would keep a process whose main thread is gone alive forever. */
 void hrc_thread_main_exit(void) {
   pthread_mutex_lock(&others_lock);
@@ -195,11 +184,6 @@ void hrc_thread_main_exit(void) {
 /* Whether the calling thread is the main one (hrc_thread_exit ends it differently). */
 bool hrc_thread_is_main(void) { return is_main_thread(); }
 
-#if !HRC_TRACING
-/* Nothing to collect without a tracer, nor to pace. */
-void hrc_collect(void) {}
-void hrc_gc_set_candidate_threshold(uint64_t n) { (void)n; }
-void hrc_gc_set_divisor(unsigned divisor) { (void)divisor; }
-
-int hrc_thread_join(pthread_t thread, void **result) { return pthread_join(thread, result); }
-#endif
+int hrc_thread_join(pthread_t thread, void **result) {
+  return hrc_heap_thread_join(thread, result);
+}

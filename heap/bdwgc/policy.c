@@ -8,88 +8,72 @@
  *    runs. A collection that frees little of the heap raises the threshold fourfold, one that
  *    frees much halves it (as Nim's ORC and PHP adapt theirs), within [HRC_GC_CANDIDATES_MIN,
  *    HRC_GC_CANDIDATES_MAX]; what hybrid handed back to the collector itself
- *    (hrc_cache_trimmed_bytes) does not count as freed. And since each collection marks the
+ *    (hrc_bdwgc_handed_back) does not count as freed. And since each collection marks the
  *    whole live heap, the threshold is never below one candidate per HRC_GC_CANDIDATE_BYTES
  *    of heap in use: the marking work stays proportional to the evidence. Each object counts
- *    once (HRC_FLAG_SUSPECT, hrc_object.h): counting every decrement ran 8 of bench/closures'
- *    19 collections (docs/backstop.md);
+ *    once (HRC_FLAG_SUSPECT, hrc_object.h), so a closure called through many borrowed calls is
+ *    one candidate;
  *  - heap growth, the safety net: bdwgc's own trigger, which in hybrid only sees the blocks
  *    the caches could not supply (so RC's eager frees hold it back). GC_FREE_SPACE_DIVISOR
  *    (bdwgc's knob, also hrc_gc_set_divisor) sets how far the heap may grow between
  *    collections.
  * Knobs: HRC_GC_CANDIDATES (initial threshold, default 65536) and the calls below.
  */
-#include <stdlib.h>
-
-#include "backstop_internal.h"
-#include "options_internal.h"
-#include "rc_internal.h"
-
-#define GC_THREADS 1
-#include <gc/gc.h>
+#include "bdwgc_internal.h"
 
 #define HRC_GC_CANDIDATES_MIN  4096u
 #define HRC_GC_CANDIDATES_MAX  (1u << 26)
 #define HRC_GC_CANDIDATE_BYTES 64u
 
-HRC_THREAD_LOCAL uint64_t hrc_tls_cycle_candidates;
-
 static uint64_t threshold = 65536;
 static int64_t policy_collections;
 
-/* HRC_GC_CANDIDATES (rc/options.c), once at start-up. */
-void hrc_policy_init(void) { hrc_gc_set_candidate_threshold(hrc_option(HRC_OPTION_GC_CANDIDATES)); }
+/* HRC_GC_CANDIDATES, once at start-up. */
+void hrc_policy_init(uint64_t candidate_threshold) {
+  hrc_heap_set_candidate_threshold(candidate_threshold);
+}
 
-void hrc_gc_set_candidate_threshold(uint64_t n) {
+void hrc_heap_set_candidate_threshold(uint64_t n) {
   if (n < HRC_GC_CANDIDATES_MIN) n = HRC_GC_CANDIDATES_MIN;
   if (n > HRC_GC_CANDIDATES_MAX) n = HRC_GC_CANDIDATES_MAX;
   __atomic_store_n(&threshold, n, __ATOMIC_RELAXED);
 }
 
-void hrc_gc_set_divisor(unsigned d) { GC_set_free_space_divisor(d == 0 ? 1 : d); }
-
-#if defined(HRC_MODE_HYBRID)
-static uint64_t trimmed_seen; /* hrc_cache_trimmed_bytes at the last policy collection */
-
-/* Bytes of the bdwgc heap holding objects. */
-static size_t heap_in_use(void) { return GC_get_heap_size() - GC_get_free_bytes(); }
-#endif
+static uint64_t handed_back_seen; /* hrc_bdwgc_handed_back at the last policy collection */
 
 /* Called at cache refills: collect when this thread has seen enough possible cycle roots. */
 void hrc_policy_check(void) {
-#if defined(HRC_MODE_HYBRID)
+  if (!HRC_COUNTING) return; /* gc mode: no evidence, bdwgc's growth trigger alone */
   /* Candidates count from the last collection on, whatever ran it: the growth trigger's
    * collections reclaim cycles too, and counting across them would collect twice. */
   static HRC_THREAD_LOCAL uint64_t seen_epoch, heap_floor;
-  uint64_t epoch = __atomic_load_n(&hrc_collection_epoch, __ATOMIC_RELAXED);
+  uint64_t epoch = hrc_heap_epoch();
   if (epoch != seen_epoch) {
     seen_epoch = epoch;
     hrc_tls_cycle_candidates = 0;
-    heap_floor = heap_in_use() / HRC_GC_CANDIDATE_BYTES;
+    heap_floor = hrc_bdwgc_in_use() / HRC_GC_CANDIDATE_BYTES;
     return;
   }
   uint64_t limit = __atomic_load_n(&threshold, __ATOMIC_RELAXED);
   if (HRC_LIKELY(hrc_tls_cycle_candidates < limit || hrc_tls_cycle_candidates < heap_floor)) return;
   hrc_tls_cycle_candidates = 0;
-  size_t before = heap_in_use();
-  GC_gcollect();
-  size_t after = heap_in_use();
+  size_t before = hrc_bdwgc_in_use();
+  hrc_heap_collect();
+  size_t after = hrc_bdwgc_in_use();
   __atomic_add_fetch(&policy_collections, 1, __ATOMIC_RELAXED);
-  uint64_t trimmed = __atomic_load_n(&hrc_cache_trimmed_bytes, __ATOMIC_RELAXED);
-  uint64_t handed_back = trimmed - __atomic_exchange_n(&trimmed_seen, trimmed, __ATOMIC_RELAXED);
+  uint64_t all = hrc_bdwgc_handed_back();
+  uint64_t handed_back = all - __atomic_exchange_n(&handed_back_seen, all, __ATOMIC_RELAXED);
   size_t freed = before > after ? before - after : 0;
   freed = freed > handed_back ? freed - handed_back : 0;
   /* Freed under an eighth of what was in use: the evidence was weak, wait four times longer
    * than the count that started this collection (floor included, or the threshold would stay
-   * under it). bdwgc sweeps lazily, so `after` is read before most of the sweep and `freed`
-   * is a lower bound: in practice this backs off geometrically, and heap growth bounds what
-   * cyclic garbage can pile up meanwhile. Doubling from the threshold alone ran a collection
-   * at each doubling of a growing heap: rbtree-ck 4,200,000 8 evidence collections, 1.55 s of
-   * pauses on a 1 GB heap; nqueens 13, 3. */
+   * under it; doubling from the threshold alone collected at each doubling of a growing heap:
+   * docs/backstop.md). bdwgc sweeps lazily, so `after` is read before most of the sweep and
+   * `freed` is a lower bound: in practice this backs off geometrically, and heap growth bounds
+   * what cyclic garbage can pile up meanwhile. */
   uint64_t used = limit > heap_floor ? limit : heap_floor;
-  if (freed < before / 8) hrc_gc_set_candidate_threshold(used * 4);
-  else if (freed > before / 2) hrc_gc_set_candidate_threshold(limit / 2);
-#endif
+  if (freed < before / 8) hrc_heap_set_candidate_threshold(used * 4);
+  else if (freed > before / 2) hrc_heap_set_candidate_threshold(limit / 2);
 }
 
 int64_t hrc_policy_collections(void) {

@@ -1,0 +1,244 @@
+/* bdwgc.c: the heap of the gc and hybrid modes (heap.h's contract): bdwgc, the whole heap of gc
+ * mode and the tracing backstop of hybrid. The only file of the library that names bdwgc.
+ *
+ * Facts this file is built on (measured with Debian's libgc 8.2.2; docs/backstop.md):
+ *  - bdwgc does not scan __thread storage, so every runtime root lives in uncollectable
+ *    memory (hrc_heap_alloc_root: the per-thread cache records, defer records, the checked
+ *    build's quarantine);
+ *  - interior pointers are switched off before GC_INIT: small objects lose bdwgc's extra byte
+ *    (a 16-byte request would take 32) and its thread-local allocation works again. Generated
+ *    code holds pointers to object starts; the checked build's objects start 16 bytes into
+ *    their blocks, which is registered as a displacement;
+ *  - threads must be known to bdwgc: hrc_thread_create uses GC_pthread_create, and a thread
+ *    created elsewhere is registered on its first hrc call (or by hrc_thread_attach) and
+ *    unregistered by its exit hook;
+ *  - bdwgc is conservative: a block given back must not be reachable from a stale word. So a
+ *    list of free blocks is unlinked before the collector gets it, and blocks of its size
+ *    classes are cleared and left to the next collection instead of GC_free'd (hrc_heap_free).
+ * Objects the tracer reclaims run no finalizer. A survivor referenced from a reclaimed cycle
+ * keeps a count that is too high, never reaches zero, and is reclaimed by the tracer in turn
+ * when it becomes unreachable: sound, only later (docs/backstop.md).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bdwgc_internal.h"
+
+#define GC_THREADS 1
+#include <gc/gc.h>
+
+/* ---- the process and its threads ---- */
+
+static int64_t collections, pause_ns, max_pause_ns, started_ns;
+static uint64_t epoch;                     /* collections so far, for hrc_heap_epoch */
+static HRC_THREAD_LOCAL int attached_here; /* 1 when hrc registered this thread with bdwgc */
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* bdwgc's collection events (called with its lock held): count and time the pauses. */
+static void on_collection_event(GC_EventType event) {
+  if (event == GC_EVENT_START) {
+    __atomic_store_n(&started_ns, now_ns(), __ATOMIC_RELAXED);
+  } else if (event == GC_EVENT_END) {
+    int64_t took = now_ns() - __atomic_load_n(&started_ns, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&collections, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&epoch, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&pause_ns, took, __ATOMIC_RELAXED);
+    if (took > __atomic_load_n(&max_pause_ns, __ATOMIC_RELAXED))
+      __atomic_store_n(&max_pause_ns, took, __ATOMIC_RELAXED);
+  }
+}
+
+/* bdwgc's warnings, shown only with HRC_GC_WARNINGS=1: hrc reports what matters (out of
+ * memory) in its own single line. */
+static void quiet_warning(char *msg, GC_word arg) { (void)msg, (void)arg; }
+
+void hrc_heap_process_init(const hrc_heap_settings_t *settings) {
+  if (!GC_is_init_called() && !settings->keep_interior_pointers) GC_set_all_interior_pointers(0);
+  GC_INIT();
+  if (!settings->show_warnings) GC_set_warn_proc(quiet_warning);
+#if HRC_DEBUG
+  GC_register_displacement(16);
+#endif
+  GC_allow_register_threads();
+  GC_set_on_collection_event(on_collection_event);
+  if (HRC_COUNTING) {
+    /* hybrid: RC frees garbage eagerly, so the heap mostly grows with live data, and a
+     * collection then marks it all to reclaim little: let it grow by its own size between
+     * collections (bdwgc's default divisor 3 lets it grow by a third) unless
+     * GC_FREE_SPACE_DIVISOR says otherwise (measurements: docs/backstop.md). */
+    const char *divisor = getenv("GC_FREE_SPACE_DIVISOR");
+    if (divisor == NULL || *divisor == '\0') GC_set_free_space_divisor(1);
+  }
+  hrc_policy_init(settings->candidate_threshold);
+}
+
+bool hrc_heap_thread_enter(void) {
+  if (GC_thread_is_registered()) return true;
+  struct GC_stack_base sb;
+  if (GC_get_stack_base(&sb) != GC_SUCCESS) return false;
+  if (GC_register_my_thread(&sb) == GC_SUCCESS) attached_here = 1;
+  return true;
+}
+
+void hrc_heap_thread_exit(void) {
+  if (attached_here) {
+    attached_here = 0;
+    GC_unregister_my_thread();
+  }
+}
+
+/* bdwgc registers the thread before start runs. */
+int hrc_heap_thread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *),
+                           void *arg) {
+  return GC_pthread_create(thread, attr, start, arg);
+}
+
+int hrc_heap_thread_join(pthread_t thread, void **result) {
+  return GC_pthread_join(thread, result);
+}
+
+void hrc_heap_thread_end(void) { GC_pthread_exit(NULL); }
+
+/* ---- blocks ---- */
+
+void *hrc_heap_alloc(size_t size, bool scanned) {
+  return scanned ? GC_malloc(size) : GC_malloc_atomic(size);
+}
+
+/* Bytes handed back to the collector: the process's total, and this thread's part not yet
+ * added to it (added every HRC_CACHE_TRIM_BYTES and whenever a list is handed back). */
+static uint64_t handed_back;
+static HRC_THREAD_LOCAL uint64_t handed_back_here;
+
+/* Count bytes handed back; `now`: add this thread's part to the total at once. */
+static void count_handed_back(size_t bytes, bool now) {
+  handed_back_here += bytes;
+  if (now || handed_back_here >= HRC_CACHE_TRIM_BYTES) {
+    __atomic_add_fetch(&handed_back, handed_back_here, __ATOMIC_RELAXED);
+    handed_back_here = 0;
+  }
+}
+
+uint64_t hrc_bdwgc_handed_back(void) { return __atomic_load_n(&handed_back, __ATOMIC_RELAXED); }
+
+/* Up to this many bytes bdwgc keeps objects in size classes, on free lists linked through
+ * their first words (its HBLKSIZE / 2). */
+#define HRC_GC_SMALL_BYTES 2048u
+
+/* GC_free links a block into its size's free list, through the block's first word. One stale
+ * word pointing into that list (conservative scanning) marks the whole rest of it, and while
+ * its blocks wait for bdwgc's lazy sweep they then survive as live (seen: docs/backstop.md).
+ * So blocks of bdwgc's size classes are cleared and left to the collector, each garbage on its
+ * own, like the caches' trimmed lists; only large blocks (whole heap blocks, listed outside
+ * the objects) are freed at once. */
+void hrc_heap_free(void *p) {
+  size_t size = GC_size(p);
+  if (size > HRC_GC_SMALL_BYTES) {
+    GC_free(p);
+    return;
+  }
+  memset(p, 0, size);
+  count_handed_back(size, false);
+}
+
+/* The size is bdwgc's to know. */
+void hrc_heap_free_sized(void *p, size_t size) {
+  (void)size;
+  hrc_heap_free(p);
+}
+
+/* Hand a list of free blocks to the collector: unlinked, so that each block is garbage on its
+ * own (one stale word pointing at the head of a linked list would keep all of it). */
+void hrc_heap_free_list(void *list, size_t size) {
+  size_t bytes = 0;
+  for (void **b = list; b != NULL;) {
+    void **next = b[0];
+    b[0] = NULL;
+    b = next;
+    bytes += size;
+  }
+  if (bytes > 0) count_handed_back(bytes, true);
+}
+
+/* The number of blocks on a list. */
+static size_t list_length(void **b) {
+  size_t n = 0;
+  for (; b != NULL; b = b[0]) n++;
+  return n;
+}
+
+/* A fresh batch from bdwgc lists one heap block's objects in address order; start it at a
+ * pseudo-random element instead, so that objects built one after another in different
+ * batches do not land at the same offsets of their 4 KiB blocks and contend for one L1 set
+ * (docs/backstop.md). */
+static void *rotate_batch(void **list) {
+  static HRC_THREAD_LOCAL uint32_t seed = 0x9E3779B9u;
+  size_t n = list_length(list);
+  if (n < 2) return list;
+  seed = seed * 1664525u + 1013904223u;
+  size_t r = (seed >> 8) % n;
+  if (r == 0) return list;
+  void **tail = list, **cut = list;
+  for (size_t i = 1; i < r; i++) cut = cut[0];
+  void **start = cut[0];
+  cut[0] = NULL;
+  for (tail = start; tail[0] != NULL; tail = tail[0]) {
+  }
+  tail[0] = list;
+  return start;
+}
+
+/* bdwgc picks the batch (about a heap block's worth) and clears it (GC_malloc_many). */
+void *hrc_heap_alloc_many(size_t size, unsigned count) {
+  (void)count;
+  return rotate_batch(GC_malloc_many(size));
+}
+
+size_t hrc_heap_usable(const void *p) { return GC_size(p); }
+
+/* Whether p lies in bdwgc's heap (its block headers). */
+bool hrc_heap_owns(const void *p) { return GC_is_heap_ptr(p) != 0; }
+
+/* ---- root memory: uncollectable and scanned (bdwgc clears it anyway) ---- */
+
+void *hrc_heap_alloc_root(size_t size) { return GC_malloc_uncollectable(size); }
+
+void *hrc_heap_alloc_root_uncleared(size_t size) { return GC_malloc_uncollectable(size); }
+
+void hrc_heap_free_root(void *p) { GC_free(p); }
+
+/* ---- collection ---- */
+
+void hrc_heap_collect(void) { GC_gcollect(); }
+
+uint64_t hrc_heap_epoch(void) { return __atomic_load_n(&epoch, __ATOMIC_RELAXED); }
+
+void hrc_heap_pace(void) { hrc_policy_check(); }
+
+void hrc_heap_set_divisor(unsigned d) { GC_set_free_space_divisor(d == 0 ? 1 : d); }
+
+size_t hrc_bdwgc_in_use(void) { return GC_get_heap_size() - GC_get_free_bytes(); }
+
+/* ---- the limit and the figures ---- */
+
+/* bdwgc collects before it would grow past the limit; free space between collections counts. */
+void hrc_heap_set_limit(size_t bytes) { GC_set_max_heap_size(bytes); }
+
+size_t hrc_heap_bytes(void) { return GC_get_heap_size(); }
+
+void hrc_heap_stats(hrc_heap_stats_t *s) {
+  s->collections = __atomic_load_n(&collections, __ATOMIC_RELAXED);
+  s->policy_collections = hrc_policy_collections();
+  s->pause_ns = __atomic_load_n(&pause_ns, __ATOMIC_RELAXED);
+  s->max_pause_ns = __atomic_load_n(&max_pause_ns, __ATOMIC_RELAXED);
+  s->heap_bytes = (int64_t)GC_get_heap_size();
+  struct GC_prof_stats_s prof;
+  GC_get_prof_stats(&prof, sizeof prof);
+  s->reclaimed_bytes = (int64_t)(prof.reclaimed_bytes_before_gc + prof.bytes_reclaimed_since_gc);
+}

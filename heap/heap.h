@@ -1,0 +1,138 @@
+/* heap.h: the heap contract, what rc needs of the memory under its objects.
+ *
+ * Two implementations, one per heap, chosen by the build (meson's per-mode source sets and
+ * include directory): heap/mimalloc/ (rc mode) and heap/bdwgc/ (gc and hybrid: bdwgc is the
+ * tracing backstop). Each folder also holds heap_traits.h, the two facts about its heap that
+ * inline code must know at compile time. Nothing above this layer names an allocator.
+ *
+ * Contract, the same for both:
+ *  - alloc returns NULL when memory or the heap limit is exhausted, never aborts; `scanned`
+ *    says whether the block may hold references (a traced heap keeps pointer-free blocks apart);
+ *  - free takes any block alloc or alloc_many returned, from any thread;
+ *  - root memory holds runtime records (per-thread caches, defer records): never reclaimed by
+ *    a collection, and scanned by it, so what a record refers to stays alive;
+ *  - the heap's functions call nothing above it: what they need of the process (option values)
+ *    is passed in, and a failure is returned, not reported.
+ * Layers: public headers <- heap <- rc <- defer <- runtime; no arrow runs back up.
+ */
+#ifndef HRC_HEAP_H
+#define HRC_HEAP_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hrc.h"
+#include "heap_traits.h" /* HRC_HEAP_TRACED, HRC_HEAP_GRANULE: the chosen heap's folder */
+
+#define HRC_HIDDEN __attribute__((visibility("hidden")))
+
+/* ---- the process and its threads ---- */
+
+/* What the layers above read from the environment for the heap (rc/options.c). */
+typedef struct hrc_heap_settings_s {
+  bool show_warnings;           /* HRC_GC_WARNINGS: the collector's own warnings */
+  bool keep_interior_pointers;  /* HRC_GC_INTERIOR_POINTERS: the collector's default kept */
+  uint64_t candidate_threshold; /* HRC_GC_CANDIDATES: the cycle policy's first threshold */
+} hrc_heap_settings_t;
+
+/* Once per process, before the first block: start the heap. */
+HRC_HIDDEN void hrc_heap_process_init(const hrc_heap_settings_t *settings);
+/* This thread's first use: make it known to the heap; false if that cannot be done. */
+HRC_HIDDEN bool hrc_heap_thread_enter(void);
+/* This thread's end (or detach): give back what the heap keeps for it. */
+HRC_HIDDEN void hrc_heap_thread_exit(void);
+/* pthread_create for a thread the heap must know before start runs. */
+HRC_HIDDEN int hrc_heap_thread_create(pthread_t *thread, const pthread_attr_t *attr,
+                                      void *(*start)(void *), void *arg);
+/* pthread_join for a thread from hrc_heap_thread_create. */
+HRC_HIDDEN int hrc_heap_thread_join(pthread_t thread, void **result);
+/* End the calling thread now (pthread_exit, through the heap when it tracks threads). */
+HRC_HIDDEN HRC_NORETURN void hrc_heap_thread_end(void);
+
+/* ---- blocks ---- */
+
+/* A block of size bytes, or NULL. */
+HRC_HIDDEN void *hrc_heap_alloc(size_t size, bool scanned);
+/* Up to count scanned blocks of size bytes (a cache class: size a multiple of 8, at most
+ * HRC_CACHE_MAX_WORDS words) linked through their first words, or NULL. */
+HRC_HIDDEN void *hrc_heap_alloc_many(size_t size, unsigned count);
+/* Give back a block from hrc_heap_alloc. */
+HRC_HIDDEN void hrc_heap_free(void *p);
+/* Give back a cache-class block of size bytes from hrc_heap_alloc_many (or one that size
+ * which hrc_heap_alloc returned): the size is known, so not asked. */
+HRC_HIDDEN void hrc_heap_free_sized(void *p, size_t size);
+/* Give back a list of such blocks linked through their first words. */
+HRC_HIDDEN void hrc_heap_free_list(void *list, size_t size);
+/* Usable bytes of a block, for objects too large to record their size in the header. */
+HRC_HIDDEN size_t hrc_heap_usable(const void *p);
+/* Whether p is a block of this heap; asked only outside the span below. */
+HRC_HIDDEN bool hrc_heap_owns(const void *p);
+
+/* ---- root memory ---- */
+
+/* Zeroed root memory, or NULL. */
+HRC_HIDDEN void *hrc_heap_alloc_root(size_t size);
+/* Root memory whose contents the caller writes before anything reads them, or NULL. */
+HRC_HIDDEN void *hrc_heap_alloc_root_uncleared(size_t size);
+HRC_HIDDEN void hrc_heap_free_root(void *p);
+
+/* ---- collection (a heap without a tracer does nothing) ---- */
+
+/* A full collection now. */
+HRC_HIDDEN void hrc_heap_collect(void);
+/* Collections so far: caches trim what they hold when it moves. */
+HRC_HIDDEN uint64_t hrc_heap_epoch(void);
+/* The refill hook: a thread's cache ran dry, a good moment to decide on a collection. */
+HRC_HIDDEN void hrc_heap_pace(void);
+/* The cycle policy's threshold of suspect decrements (hrc_gc_set_candidate_threshold). */
+HRC_HIDDEN void hrc_heap_set_candidate_threshold(uint64_t n);
+/* How far the heap may grow between collections (hrc_gc_set_divisor). */
+HRC_HIDDEN void hrc_heap_set_divisor(unsigned divisor);
+
+/* ---- the heap limit ---- */
+
+/* Cap the heap at bytes (0: no cap). */
+HRC_HIDDEN void hrc_heap_set_limit(size_t bytes);
+/* Bytes the limit is checked against (rc: object blocks held; bdwgc: its heap size). */
+HRC_HIDDEN size_t hrc_heap_bytes(void);
+
+/* ---- statistics ---- */
+
+typedef struct hrc_heap_stats_s {
+  int64_t collections;
+  int64_t policy_collections; /* of which the cycle policy ran */
+  int64_t pause_ns;
+  int64_t max_pause_ns;
+  int64_t heap_bytes;
+  int64_t reclaimed_bytes; /* bytes the collector's sweeps have reclaimed so far */
+} hrc_heap_stats_t;
+/* The heap's figures (zeros without a tracer). */
+HRC_HIDDEN void hrc_heap_stats(hrc_heap_stats_t *s);
+
+/* ---- the span of the heap's blocks (heap/span.c; the same for every heap) ----
+ *
+ * [hrc_heap_lo, hrc_heap_hi) holds every block of the heap: a release build's check that a
+ * dying object is a block of the heap at all (rc/free.c) costs a range test while the object
+ * lies in it. An implementation notes the blocks it hands out where it can (exact: outside the
+ * span is never the heap) or answers hrc_heap_owns for what lies outside, and the span grows
+ * around the blocks it confirms. The span only grows, in steps of HRC_HEAP_GRANULE, and covers
+ * what lies between. */
+extern HRC_HIDDEN uintptr_t hrc_heap_lo, hrc_heap_hi;
+HRC_HIDDEN HRC_COLD void hrc_heap_widen(uintptr_t lo, uintptr_t hi);
+
+/* Whether p lies in the span (a stack address or static data does not). */
+static inline bool hrc_heap_spans(const void *p) {
+  uintptr_t lo = __atomic_load_n(&hrc_heap_lo, __ATOMIC_RELAXED);
+  return (uintptr_t)p - lo < __atomic_load_n(&hrc_heap_hi, __ATOMIC_RELAXED) - lo;
+}
+
+/* The heap handed out blocks within [lo, hi): widen the span if they lie outside it. */
+static inline void hrc_heap_note(uintptr_t lo, uintptr_t hi) {
+  if (HRC_UNLIKELY(lo < __atomic_load_n(&hrc_heap_lo, __ATOMIC_RELAXED) ||
+                   hi > __atomic_load_n(&hrc_heap_hi, __ATOMIC_RELAXED)))
+    hrc_heap_widen(lo, hi);
+}
+
+#endif

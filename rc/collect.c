@@ -1,0 +1,13 @@
+/* collect.c: what the public API asks of the tracer, passed to the heap (heap/heap.h), which
+ * does nothing without one (rc mode). */
+#include "rc_internal.h"
+
+/* A full collection now (a thread the collector must know calls it). */
+void hrc_collect(void) {
+  if (HRC_HEAP_TRACED) hrc_thread_attach();
+  hrc_heap_collect();
+}
+
+void hrc_gc_set_candidate_threshold(uint64_t n) { hrc_heap_set_candidate_threshold(n); }
+
+void hrc_gc_set_divisor(unsigned divisor) { hrc_heap_set_divisor(divisor); }
