@@ -57,7 +57,7 @@ HRC_API void hrc_gc_set_divisor(unsigned divisor);
  * rc counts the bytes of object blocks hrc holds from mimalloc; gc and hybrid, bdwgc's heap
  * size. An allocation that would pass it frees this thread's cached blocks, runs a full
  * collection and tries again; if that fails it panics with hrc_out_of_memory_value(), which
- * a deferred call may recover (rc/limit.c). */
+ * a deferred call may recover (rc/limit.c, rc/oom.c). */
 HRC_API void hrc_set_heap_limit(size_t bytes);
 HRC_API size_t hrc_heap_limit(void);
 /* The bytes the limit is compared with, now. */

@@ -77,11 +77,11 @@ static inline bool hrc_cache_fits(size_t words) {
 HRC_API size_t hrc_cache_bytes(void);
 
 /* The general allocation path (checks, registration, heap, stats). */
-HRC_API hrc_obj_t *hrc_alloc_cold(size_t size, unsigned tag, unsigned scan);
+HRC_API HRC_NOINLINE hrc_obj_t *hrc_alloc_slow(size_t size, unsigned tag, unsigned scan);
 HRC_API HRC_COLD void hrc_stats_peak_cold(void);
-HRC_API HRC_NOINLINE void hrc_drop_fields_cold(hrc_obj_t *o);
+HRC_API HRC_NOINLINE void hrc_drop_fields_slow(hrc_obj_t *o);
 HRC_API HRC_COLD void hrc_dup_fields(hrc_obj_t *o);
-HRC_API HRC_NOINLINE void hrc_free_block_cold(hrc_obj_t *o, hrc_op_t op);
+HRC_API HRC_NOINLINE void hrc_free_block_slow(hrc_obj_t *o, hrc_op_t op);
 #if HRC_DEBUG
 HRC_API HRC_COLD void hrc_debug_token(hrc_obj_t *tok, size_t size, unsigned scan);
 HRC_API HRC_COLD void hrc_debug_to_token(hrc_obj_t *o);
@@ -149,7 +149,7 @@ static inline hrc_obj_t *hrc_alloc(size_t size, unsigned tag, unsigned scan) {
     }
   }
 #endif
-  return hrc_alloc_cold(size, tag, scan);
+  return hrc_alloc_slow(size, tag, scan);
 }
 
 #if HRC_WITH_STATS
@@ -188,7 +188,7 @@ static inline hrc_obj_t *hrc_alloc_at(hrc_reuse_t tok, size_t size, unsigned tag
   hrc_stats_reuse(tok, size, tag);
 #endif
 #if defined(HRC_MODE_RC) && !HRC_DEBUG
-  /* The heap limit's count knows a cache-class block by its header's size (rc/limit.c). */
+  /* The heap limit's count knows a cache-class block by its header's size (heap/mimalloc). */
   if (HRC_UNLIKELY(tok->words != hrc_size_words(size))) hrc_heap_recount_cold(tok, size);
 #endif
   hrc_header_init(tok, size, tag, scan);
@@ -204,7 +204,7 @@ static inline hrc_reuse_t hrc_drop_reuse(hrc_obj_t *o) {
 #endif
   HRC_CHECK(o, HRC_OP_DROP_REUSE);
   if (HRC_LIKELY(hrc_rc_load(o) == HRC_RC_UNIQUE)) {
-    if (o->scan != 0) hrc_drop_fields_cold(o);
+    if (o->scan != 0) hrc_drop_fields_slow(o);
     HRC_POISON_TOKEN(o);
     return o;
   }
@@ -214,7 +214,7 @@ static inline hrc_reuse_t hrc_drop_reuse(hrc_obj_t *o) {
 
 /* Give a token back when no allocation took it. */
 static inline void hrc_reuse_free(hrc_reuse_t tok) {
-  if (HRC_COUNTING && tok != NULL) hrc_free_block_cold(tok, HRC_OP_FREE_TOKEN);
+  if (HRC_COUNTING && tok != NULL) hrc_free_block_slow(tok, HRC_OP_FREE_TOKEN);
 }
 
 /* Drop specialisation, unique case: turn a unique cell whose fields the caller has taken over
@@ -232,7 +232,7 @@ static inline hrc_reuse_t hrc_reuse_cell(hrc_obj_t *o) {
 /* Drop specialisation, unique case without reuse: free a unique cell whose fields the caller
  * has taken over (no field is dropped). */
 static inline void hrc_free_cell(hrc_obj_t *o) {
-  if (HRC_COUNTING) hrc_free_block_cold(o, HRC_OP_FREE_CELL);
+  if (HRC_COUNTING) hrc_free_block_slow(o, HRC_OP_FREE_CELL);
 }
 
 /* Drop specialisation, shared case: after dup'ing the fields it keeps, the caller gives up its

@@ -41,9 +41,12 @@
  * therefore linked at program start, not dlopen'ed. */
 #define HRC_THREAD_LOCAL __thread __attribute__((tls_model("initial-exec")))
 
-#define HRC_API         __attribute__((visibility("default")))
+#define HRC_API __attribute__((visibility("default")))
+/* Out-of-line paths, named for which: a *_cold function is HRC_COLD (rare: errors, overflow,
+ * refills), a *_slow one HRC_NOINLINE (out of line but hot: the last drop, freeing, the
+ * allocation the inline pop could not serve). */
 #define HRC_COLD        __attribute__((cold, noinline))
-#define HRC_NOINLINE    __attribute__((noinline)) /* out of line but hot: freeing, reuse */
+#define HRC_NOINLINE    __attribute__((noinline))
 #define HRC_NORETURN    __attribute__((noreturn))
 #define HRC_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define HRC_UNLIKELY(x) __builtin_expect(!!(x), 0)

@@ -26,7 +26,8 @@
  *
  * Fast paths are one predictable branch: dup increments while rc < 0x7FFFFFFF (one unsigned
  * compare); drop decrements while rc, read as signed, is > 0. Everything else (last reference,
- * shared, sticky, immortal, overflow) goes to a *_cold function in rc/refcount.c.
+ * shared, sticky, immortal, overflow) goes out of line: hrc_dup_cold, hrc_drop_slow (rc/refcount.c,
+ * rc/free.c).
  *
  * Memory ordering: local counts are only touched by the owning thread, so the fast path uses
  * relaxed loads and stores (plain moves on x86-64; atomic only so that a read racing with
@@ -127,7 +128,7 @@ typedef enum hrc_op_e {
 extern HRC_API HRC_THREAD_LOCAL uint64_t hrc_tls_cycle_candidates;
 
 HRC_API HRC_COLD void hrc_dup_cold(hrc_obj_t *o, uint32_t n);
-HRC_API HRC_NOINLINE void hrc_drop_cold(hrc_obj_t *o);
+HRC_API HRC_NOINLINE void hrc_drop_slow(hrc_obj_t *o);
 /* Checked builds check every operation (rc/debug.c); HRC_CHECK vanishes in release builds,
  * so the fast paths read the same in both. The checker exists only in checked libraries. */
 #if HRC_DEBUG
@@ -194,7 +195,7 @@ static inline void hrc_obj_drop(hrc_obj_t *o) {
     }
 #endif
   } else {
-    hrc_drop_cold(o);
+    hrc_drop_slow(o);
   }
 }
 

@@ -72,7 +72,7 @@ hrc_obj_t *hrc_alloc_object(size_t size, unsigned tag, unsigned scan, bool atomi
 
 /* Allocation when the inline pop in hrc_alloc found nothing, and always in checked builds:
  * check the arguments, then take a block from the cache or the heap. */
-hrc_obj_t *hrc_alloc_cold(size_t size, unsigned tag, unsigned scan) {
+hrc_obj_t *hrc_alloc_slow(size_t size, unsigned tag, unsigned scan) {
   check_alloc_args(size, tag, scan);
   hrc_obj_t *o = hrc_alloc_object(size, tag, scan, !HRC_COUNTING && scan == 0);
   hrc_stats_on_alloc(o);
@@ -83,5 +83,5 @@ hrc_obj_t *hrc_alloc_cold(size_t size, unsigned tag, unsigned scan) {
  * collector and the object is allocated afresh. */
 hrc_obj_t *hrc_alloc_refused_cold(hrc_reuse_t tok, size_t size, unsigned tag, unsigned scan) {
   hrc_stats_on_free(tok);
-  return hrc_alloc_cold(size, tag, scan);
+  return hrc_alloc_slow(size, tag, scan);
 }

@@ -196,7 +196,7 @@ static inline void free_dead(hrc_obj_t *o) {
 
 /* drop that the fast path could not do: last local reference, or a non-local count. Here,
  * beside the freeing code, so that freeing a leaf cell is one call from generated code. */
-void hrc_drop_cold(hrc_obj_t *o) {
+void hrc_drop_slow(hrc_obj_t *o) {
   uint32_t rc = hrc_rc_load(o);
   if (HRC_LIKELY(rc == HRC_RC_UNIQUE)) {
     free_dead(o);
@@ -207,7 +207,7 @@ void hrc_drop_cold(hrc_obj_t *o) {
   }
 }
 
-/* The loop of hrc_drop_fields_cold, for objects with references among their fields. */
+/* The loop of hrc_drop_fields_slow, for objects with references among their fields. */
 static HRC_NOINLINE void drop_fields(hrc_obj_t *o) {
   size_t n;
   hrc_obj_t **slots = hrc_slots(o, &n);
@@ -219,7 +219,7 @@ static HRC_NOINLINE void drop_fields(hrc_obj_t *o) {
 
 /* Drop the fields of a unique object that is becoming a reuse token; a cell of scalars
  * returns at once (split from the loop so this path saves no registers). */
-void hrc_drop_fields_cold(hrc_obj_t *o) {
+void hrc_drop_fields_slow(hrc_obj_t *o) {
   if (HRC_UNLIKELY(!small_and_scalar(o, o->scan))) drop_fields(o);
 }
 
@@ -231,7 +231,7 @@ void hrc_dup_fields(hrc_obj_t *o) {
 }
 
 /* Free a block whose fields were taken over or already dropped (free_cell, unused tokens). */
-void hrc_free_block_cold(hrc_obj_t *o, hrc_op_t op) {
+void hrc_free_block_slow(hrc_obj_t *o, hrc_op_t op) {
   HRC_CHECK(o, op);
   (void)op;
   hrc_thread_ensure();
