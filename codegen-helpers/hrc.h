@@ -10,7 +10,7 @@
  * scalars), hrc_alloc.h (allocation, reuse tokens, drop specialisation), hrc_closure.h
  * (closures), hrc_data.h (strings, scalar and value arrays), hrc_trmc.h (constructor contexts
  * for tail recursion modulo cons), hrc_defer.h (defer, panic, recover, thread exit),
- * hrc_stats.h (statistics).
+ * hrc_stats.h (statistics), hrc_roots.h (references kept where the collector does not look).
  * docs/lowering.md shows how each source construct lowers to these calls.
  */
 #ifndef HRC_H
@@ -26,6 +26,7 @@
 #include "hrc_data.h"
 #include "hrc_trmc.h"
 #include "hrc_defer.h"
+#include "hrc_roots.h"
 
 /* Print one line "hrc: <message>" to stderr and abort: for misuse that cannot continue. */
 HRC_API HRC_NORETURN HRC_COLD void hrc_fatal(const char *fmt, ...)

@@ -41,6 +41,9 @@ typedef struct hrc_heap_settings_s {
 HRC_HIDDEN void hrc_heap_process_init(const hrc_heap_settings_t *settings);
 /* This thread's first use: make it known to the heap; false if that cannot be done. */
 HRC_HIDDEN bool hrc_heap_thread_enter(void);
+/* Whether the heap knows the calling thread (a tracer scans its stack); always true
+ * without a tracer. */
+HRC_HIDDEN bool hrc_heap_thread_known(void);
 /* This thread's end (or detach): give back what the heap keeps for it. */
 HRC_HIDDEN void hrc_heap_thread_exit(void);
 /* pthread_create for a thread the heap must know before start runs. */
@@ -77,6 +80,18 @@ HRC_HIDDEN void *hrc_heap_alloc_root(size_t size);
 /* Root memory whose contents the caller writes before anything reads them, or NULL. */
 HRC_HIDDEN void *hrc_heap_alloc_root_uncleared(size_t size);
 HRC_HIDDEN void hrc_heap_free_root(void *p);
+
+/* ---- roots the host declares (heap/roots.c; the same for every heap) ---- */
+
+/* Declare [start, start + len) as holding references: an id (never 0), or 0 when out of
+ * memory. A traced heap scans every declared range at each collection. */
+HRC_HIDDEN uint64_t hrc_heap_root_add(const void *start, size_t len);
+/* End a declaration; false when id names none (undeclared already, or never declared). */
+HRC_HIDDEN bool hrc_heap_root_remove(uint64_t id);
+/* Ranges declared now. */
+HRC_HIDDEN size_t hrc_heap_root_count(void);
+/* Call fn on every range declared now (for the collector, with the world stopped). */
+HRC_HIDDEN void hrc_heap_roots_each(void (*fn)(void *lo, void *hi));
 
 /* ---- collection (a heap without a tracer does nothing) ---- */
 

@@ -190,7 +190,63 @@ void hrc_debug_quarantine_flush(void) {
   q->head = 0;
 }
 
+/* A traced heap scans only the stacks of threads it knows: an object a thread it does not
+ * know holds can be reclaimed under it (release builds cannot tell; docs/embedding.md). */
+static void check_thread_known(const void *what, hrc_op_t op) {
+  if (HRC_LIKELY(hrc_thread_registered) || hrc_heap_thread_known()) return;
+  hrc_fatal("%s of %p on a thread the collector does not know, whose stack it does not scan: "
+            "create threads with hrc_thread_create, or call hrc_thread_attach before a thread "
+            "receives objects",
+            hrc_op_name(op), what);
+}
+
+/* ---- scoped slots (hrc_roots.h): this thread's declared slots, newest last ---- */
+
+static HRC_THREAD_LOCAL struct {
+  hrc_obj_t ***items;
+  uint32_t n, cap;
+} slots;
+
+/* Whether slot is declared on this thread. */
+static bool slot_declared(hrc_obj_t **slot) {
+  for (uint32_t i = slots.n; i > 0; i--)
+    if (slots.items[i - 1] == slot) return true;
+  return false;
+}
+
+void hrc_debug_slot_declare(hrc_obj_t **slot) {
+  if (slot_declared(slot))
+    hrc_fatal("hrc_slot_declare of slot %p, which is declared already (a scope left without "
+              "hrc_slot_undeclare, or declared twice)",
+              (void *)slot);
+  if (slots.n == slots.cap) {
+    uint32_t cap = slots.cap ? slots.cap * 2 : 64;
+    hrc_obj_t ***items = realloc(slots.items, cap * sizeof *items);
+    if (items == NULL) hrc_out_of_memory(cap * sizeof *items);
+    slots.items = items, slots.cap = cap;
+  }
+  slots.items[slots.n++] = slot;
+}
+
+void hrc_debug_slot_undeclare(hrc_obj_t **slot) {
+  if (slots.n > 0 && slots.items[slots.n - 1] == slot) {
+    slots.n--;
+    return;
+  }
+  if (slot_declared(slot))
+    hrc_fatal("hrc_slot_undeclare of slot %p out of order: slot %p, declared after it, is still "
+              "declared (a scope was left without hrc_slot_undeclare)",
+              (void *)slot, (void *)slots.items[slots.n - 1]);
+  hrc_fatal("hrc_slot_undeclare of slot %p, which is not declared on this thread", (void *)slot);
+}
+
 void hrc_debug_thread_exit(void) {
+  if (slots.n > 0)
+    hrc_fatal("a thread ended with %u scoped slots declared (the newest %p): a scope was left "
+              "without hrc_slot_undeclare",
+              slots.n, (void *)slots.items[slots.n - 1]);
+  free(slots.items);
+  slots.items = NULL, slots.cap = 0;
   quarantine_t *q = &quarantine;
   hrc_debug_quarantine_flush();
   if (q->ring != NULL) hrc_heap_free_root(q->ring);
@@ -277,6 +333,7 @@ void hrc_debug_check(const hrc_obj_t *o, hrc_op_t op) {
       hrc_fatal("%s of immortal object %p (tag %u)", hrc_op_name(op), (const void *)o, o->tag);
     return;
   }
+  if (HRC_HEAP_TRACED) check_thread_known(o, op);
   uintptr_t cookie = prefix_of(o)[1];
   if (cookie == ((uintptr_t)o ^ DEAD_MAGIC) || rc == HRC_RC_FREED) fail_freed(o, op);
   if (cookie != ((uintptr_t)o ^ LIVE_MAGIC))

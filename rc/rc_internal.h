@@ -52,7 +52,7 @@ static inline hrc_obj_t **hrc_slots(hrc_obj_t *o, size_t *n) {
 
 /* ---- threads (rc/thread.c) ---- */
 
-extern HRC_THREAD_LOCAL bool hrc_thread_registered;
+/* hrc_thread_registered is public (hrc_roots.h: scoped slots register their thread). */
 HRC_HIDDEN HRC_COLD void hrc_thread_register(void);
 
 /* Make sure this thread is registered (stats folding, exit hooks); one TLS load after that. */

@@ -18,7 +18,7 @@
 #include "options_internal.h"
 #include "rc_internal.h"
 
-HRC_THREAD_LOCAL bool hrc_thread_registered;
+HRC_API HRC_THREAD_LOCAL bool hrc_thread_registered;
 static int64_t attached; /* threads registered now: each owns root records (cache, defer state) */
 
 /* Threads other than the main one that may still run hrc code: those hrc_thread_create made

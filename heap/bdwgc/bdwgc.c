@@ -27,6 +27,7 @@
 
 #define GC_THREADS 1
 #include <gc/gc.h>
+#include <gc/gc_mark.h>
 
 /* ---- the process and its threads ---- */
 
@@ -54,6 +55,19 @@ static void on_collection_event(GC_EventType event) {
   }
 }
 
+/* The pusher of other roots that was set before hrc's (bdwgc's own, or a host's). */
+static GC_push_other_roots_proc earlier_pusher;
+
+/* Scan a declared range now: eagerly, since a range pushed whole takes a mark stack entry,
+ * and GC_push_all aborts when the stack is full (a million declared ranges would be). */
+static void push_range(void *lo, void *hi) { GC_push_all_eager(lo, hi); }
+
+/* bdwgc's hook for roots it does not know (called with the world stopped). */
+static void push_declared_roots(void) {
+  if (earlier_pusher != NULL) earlier_pusher();
+  hrc_heap_roots_each(push_range);
+}
+
 /* bdwgc's warnings, shown only with HRC_GC_WARNINGS=1: hrc reports what matters (out of
  * memory) in its own single line. */
 static void quiet_warning(char *msg, GC_word arg) { (void)msg, (void)arg; }
@@ -67,6 +81,8 @@ void hrc_heap_process_init(const hrc_heap_settings_t *settings) {
 #endif
   GC_allow_register_threads();
   GC_set_on_collection_event(on_collection_event);
+  earlier_pusher = GC_get_push_other_roots();
+  GC_set_push_other_roots(push_declared_roots);
   if (HRC_COUNTING) {
     /* hybrid: RC frees garbage eagerly, so the heap mostly grows with live data, and a
      * collection then marks it all to reclaim little: let it grow by its own size between
@@ -85,6 +101,8 @@ bool hrc_heap_thread_enter(void) {
   if (GC_register_my_thread(&sb) == GC_SUCCESS) attached_here = 1;
   return true;
 }
+
+bool hrc_heap_thread_known(void) { return GC_thread_is_registered() != 0; }
 
 void hrc_heap_thread_exit(void) {
   if (attached_here) {

@@ -132,6 +132,8 @@ void hrc_heap_process_init(const hrc_heap_settings_t *settings) { (void)settings
 
 bool hrc_heap_thread_enter(void) { return true; }
 
+bool hrc_heap_thread_known(void) { return true; }
+
 void hrc_heap_thread_exit(void) { fold(NULL, 0); }
 
 int hrc_heap_thread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *),
