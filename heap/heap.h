@@ -2,8 +2,11 @@
  *
  * Two implementations, one per heap, chosen by the build (meson's per-mode source sets and
  * include directory): heap/mimalloc/ (rc mode) and heap/bdwgc/ (gc and hybrid: bdwgc is the
- * tracing backstop). Each folder also holds heap_traits.h, the two facts about its heap that
- * inline code must know at compile time. Nothing above this layer names an allocator.
+ * tracing backstop). Each folder holds the implementation (one .c file that names its
+ * allocator) and heap_inline.h, the part of this contract inline code must see: the heap's
+ * traits (HRC_HEAP_TRACED, HRC_HEAP_GRANULE) and, as static inline, those of the calls below
+ * that sit on the allocation or free path of every object (the others are functions). Code
+ * above this layer names no allocator.
  *
  * Contract, the same for both:
  *  - alloc returns NULL when memory or the heap limit is exhausted, never aborts; `scanned`
@@ -24,9 +27,34 @@
 #include <stdint.h>
 
 #include "hrc.h"
-#include "heap_traits.h" /* HRC_HEAP_TRACED, HRC_HEAP_GRANULE: the chosen heap's folder */
 
 #define HRC_HIDDEN __attribute__((visibility("hidden")))
+
+/* ---- the span of the heap's blocks (heap/span.c; the same for every heap) ----
+ *
+ * [hrc_heap_lo, hrc_heap_hi) holds every block of the heap: a release build's check that a
+ * dying object is a block of the heap at all (rc/free.c) costs a range test while the object
+ * lies in it. An implementation notes the blocks it hands out where it can (exact: outside the
+ * span is never the heap) or answers hrc_heap_owns for what lies outside, and the span grows
+ * around the blocks it confirms. The span only grows, in steps of HRC_HEAP_GRANULE, and covers
+ * what lies between. */
+extern HRC_HIDDEN uintptr_t hrc_heap_lo, hrc_heap_hi;
+HRC_HIDDEN HRC_COLD void hrc_heap_widen(uintptr_t lo, uintptr_t hi);
+
+/* Whether p lies in the span (a stack address or static data does not). */
+static inline bool hrc_heap_spans(const void *p) {
+  uintptr_t lo = __atomic_load_n(&hrc_heap_lo, __ATOMIC_RELAXED);
+  return (uintptr_t)p - lo < __atomic_load_n(&hrc_heap_hi, __ATOMIC_RELAXED) - lo;
+}
+
+/* The heap handed out blocks within [lo, hi): widen the span if they lie outside it. */
+static inline void hrc_heap_note(uintptr_t lo, uintptr_t hi) {
+  if (HRC_UNLIKELY(lo < __atomic_load_n(&hrc_heap_lo, __ATOMIC_RELAXED) ||
+                   hi > __atomic_load_n(&hrc_heap_hi, __ATOMIC_RELAXED)))
+    hrc_heap_widen(lo, hi);
+}
+
+#include "heap_inline.h" /* the chosen heap's folder: its traits and inline calls */
 
 /* ---- the process and its threads ---- */
 
@@ -56,20 +84,21 @@ HRC_HIDDEN HRC_NORETURN void hrc_heap_thread_end(void);
 
 /* ---- blocks ---- */
 
-/* A block of size bytes, or NULL. */
-HRC_HIDDEN void *hrc_heap_alloc(size_t size, bool scanned);
-/* Up to count scanned blocks of size bytes (a cache class: size a multiple of 8, at most
- * HRC_CACHE_MAX_WORDS words) linked through their first words, or NULL. */
-HRC_HIDDEN void *hrc_heap_alloc_many(size_t size, unsigned count);
-/* Give back a block from hrc_heap_alloc. */
-HRC_HIDDEN void hrc_heap_free(void *p);
-/* Give back a cache-class block of size bytes from hrc_heap_alloc_many (or one that size
- * which hrc_heap_alloc returned): the size is known, so not asked. */
-HRC_HIDDEN void hrc_heap_free_sized(void *p, size_t size);
+/* Some calls are declared or defined by heap_inline.h, inline where the heap chose so:
+ *   void *hrc_heap_alloc(size_t size, bool scanned): a block of size bytes, or NULL;
+ *   void hrc_heap_free(void *p): give back a block from hrc_heap_alloc;
+ *   void hrc_heap_free_sized(void *p, size_t size): give back a cache-class block of size
+ *     bytes from hrc_heap_alloc_many (or one that size hrc_heap_alloc returned);
+ *   size_t hrc_heap_usable(const void *p): usable bytes of a block, for objects too large to
+ *     record their size in the header;
+ *   void *hrc_heap_alloc_many(size_t size, unsigned count): up to count scanned blocks of size
+ *     bytes (a cache class) linked through their first words, or NULL;
+ *   uint64_t hrc_heap_epoch(void): collections so far (caches trim what they hold when it
+ *     moves);
+ *   void hrc_heap_pace(void): the refill hook: a thread's cache ran dry, a good moment to
+ *     decide on a collection. */
 /* Give back a list of such blocks linked through their first words. */
 HRC_HIDDEN void hrc_heap_free_list(void *list, size_t size);
-/* Usable bytes of a block, for objects too large to record their size in the header. */
-HRC_HIDDEN size_t hrc_heap_usable(const void *p);
 /* Whether p is a block of this heap; asked only outside the span below. */
 HRC_HIDDEN bool hrc_heap_owns(const void *p);
 
@@ -97,10 +126,6 @@ HRC_HIDDEN void hrc_heap_roots_each(void (*fn)(void *lo, void *hi));
 
 /* A full collection now. */
 HRC_HIDDEN void hrc_heap_collect(void);
-/* Collections so far: caches trim what they hold when it moves. */
-HRC_HIDDEN uint64_t hrc_heap_epoch(void);
-/* The refill hook: a thread's cache ran dry, a good moment to decide on a collection. */
-HRC_HIDDEN void hrc_heap_pace(void);
 /* The cycle policy's threshold of suspect decrements (hrc_gc_set_candidate_threshold). */
 HRC_HIDDEN void hrc_heap_set_candidate_threshold(uint64_t n);
 /* How far the heap may grow between collections (hrc_gc_set_divisor). */
@@ -125,29 +150,5 @@ typedef struct hrc_heap_stats_s {
 } hrc_heap_stats_t;
 /* The heap's figures (zeros without a tracer). */
 HRC_HIDDEN void hrc_heap_stats(hrc_heap_stats_t *s);
-
-/* ---- the span of the heap's blocks (heap/span.c; the same for every heap) ----
- *
- * [hrc_heap_lo, hrc_heap_hi) holds every block of the heap: a release build's check that a
- * dying object is a block of the heap at all (rc/free.c) costs a range test while the object
- * lies in it. An implementation notes the blocks it hands out where it can (exact: outside the
- * span is never the heap) or answers hrc_heap_owns for what lies outside, and the span grows
- * around the blocks it confirms. The span only grows, in steps of HRC_HEAP_GRANULE, and covers
- * what lies between. */
-extern HRC_HIDDEN uintptr_t hrc_heap_lo, hrc_heap_hi;
-HRC_HIDDEN HRC_COLD void hrc_heap_widen(uintptr_t lo, uintptr_t hi);
-
-/* Whether p lies in the span (a stack address or static data does not). */
-static inline bool hrc_heap_spans(const void *p) {
-  uintptr_t lo = __atomic_load_n(&hrc_heap_lo, __ATOMIC_RELAXED);
-  return (uintptr_t)p - lo < __atomic_load_n(&hrc_heap_hi, __ATOMIC_RELAXED) - lo;
-}
-
-/* The heap handed out blocks within [lo, hi): widen the span if they lie outside it. */
-static inline void hrc_heap_note(uintptr_t lo, uintptr_t hi) {
-  if (HRC_UNLIKELY(lo < __atomic_load_n(&hrc_heap_lo, __ATOMIC_RELAXED) ||
-                   hi > __atomic_load_n(&hrc_heap_hi, __ATOMIC_RELAXED)))
-    hrc_heap_widen(lo, hi);
-}
 
 #endif

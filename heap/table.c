@@ -1,7 +1,7 @@
 /* table.c: the generation-checked entry table (table.h has the invariants). */
 #include "table.h"
 
-#include <string.h>
+#include <stdlib.h>
 
 #define INDEX_BITS 28u
 
@@ -14,6 +14,20 @@ static unsigned shard_of_thread(void) {
     my_shard =
         (uint8_t)(__atomic_fetch_add(&next_shard, 1, __ATOMIC_RELAXED) % HRC_TABLE_SHARDS + 1);
   return my_shard - 1u;
+}
+
+/* The table's shards, made on first use (zeroed: glibc's PTHREAD_MUTEX_INITIALIZER is all
+ * zeros); NULL when out of memory. */
+static hrc_table_shard_t *shards_of(hrc_table_t *t) {
+  hrc_table_shard_t *s = __atomic_load_n(&t->shards, __ATOMIC_ACQUIRE);
+  if (HRC_LIKELY(s != NULL)) return s;
+  hrc_table_shard_t *made = calloc(HRC_TABLE_SHARDS, sizeof *made), *none = NULL;
+  if (made == NULL) return NULL;
+  if (__atomic_compare_exchange_n(&t->shards, &none, made, false, __ATOMIC_ACQ_REL,
+                                  __ATOMIC_ACQUIRE))
+    return made;
+  free(made); /* another thread made them first */
+  return none;
 }
 
 /* The entry at index of a shard; its chunk exists. */
@@ -45,7 +59,9 @@ static bool take_index(hrc_table_t *t, hrc_table_shard_t *s, uint32_t *index) {
 
 uint64_t hrc_table_add(hrc_table_t *t, hrc_table_entry_t **entry) {
   unsigned shard = shard_of_thread();
-  hrc_table_shard_t *s = &t->shards[shard];
+  hrc_table_shard_t *shards = shards_of(t);
+  if (shards == NULL) return 0;
+  hrc_table_shard_t *s = &shards[shard];
   pthread_mutex_lock(&s->lock);
   uint32_t index;
   if (!take_index(t, s, &index)) {
@@ -64,8 +80,9 @@ uint64_t hrc_table_add(hrc_table_t *t, hrc_table_entry_t **entry) {
 hrc_table_entry_t *hrc_table_find(hrc_table_t *t, uint64_t id) {
   uint32_t generation = (uint32_t)(id >> 32), index = (uint32_t)id & ((1u << INDEX_BITS) - 1);
   unsigned shard = (unsigned)(id >> INDEX_BITS) & 0xF;
-  if (shard >= HRC_TABLE_SHARDS || (generation & 1) == 0) return NULL;
-  hrc_table_shard_t *s = &t->shards[shard];
+  hrc_table_shard_t *shards = __atomic_load_n(&t->shards, __ATOMIC_ACQUIRE);
+  if (shards == NULL || shard >= HRC_TABLE_SHARDS || (generation & 1) == 0) return NULL;
+  hrc_table_shard_t *s = &shards[shard];
   if (index >= __atomic_load_n(&s->used, __ATOMIC_ACQUIRE)) return NULL;
   hrc_table_entry_t *e = entry_at(t, s, index);
   return __atomic_load_n(&e->generation, __ATOMIC_ACQUIRE) == generation ? e : NULL;
@@ -73,8 +90,9 @@ hrc_table_entry_t *hrc_table_find(hrc_table_t *t, uint64_t id) {
 
 bool hrc_table_remove(hrc_table_t *t, uint64_t id) {
   unsigned shard = (unsigned)(id >> INDEX_BITS) & 0xF;
-  if (shard >= HRC_TABLE_SHARDS) return false;
-  hrc_table_shard_t *s = &t->shards[shard];
+  hrc_table_shard_t *shards = __atomic_load_n(&t->shards, __ATOMIC_ACQUIRE);
+  if (shards == NULL || shard >= HRC_TABLE_SHARDS) return false;
+  hrc_table_shard_t *s = &shards[shard];
   pthread_mutex_lock(&s->lock);
   hrc_table_entry_t *e = hrc_table_find(t, id);
   if (e != NULL) {
@@ -88,8 +106,9 @@ bool hrc_table_remove(hrc_table_t *t, uint64_t id) {
 
 size_t hrc_table_count(hrc_table_t *t) {
   size_t n = 0;
-  for (unsigned k = 0; k < HRC_TABLE_SHARDS; k++) {
-    hrc_table_shard_t *s = &t->shards[k];
+  hrc_table_shard_t *shards = __atomic_load_n(&t->shards, __ATOMIC_ACQUIRE);
+  for (unsigned k = 0; shards != NULL && k < HRC_TABLE_SHARDS; k++) {
+    hrc_table_shard_t *s = &shards[k];
     uint32_t used = __atomic_load_n(&s->used, __ATOMIC_ACQUIRE);
     for (uint32_t i = 0; i < used; i++) n += entry_at(t, s, i)->generation & 1;
   }
@@ -97,8 +116,9 @@ size_t hrc_table_count(hrc_table_t *t) {
 }
 
 void hrc_table_each(hrc_table_t *t, void (*fn)(hrc_table_entry_t *e, void *arg), void *arg) {
-  for (unsigned k = 0; k < HRC_TABLE_SHARDS; k++) {
-    hrc_table_shard_t *s = &t->shards[k];
+  hrc_table_shard_t *shards = __atomic_load_n(&t->shards, __ATOMIC_ACQUIRE);
+  for (unsigned k = 0; shards != NULL && k < HRC_TABLE_SHARDS; k++) {
+    hrc_table_shard_t *s = &shards[k];
     uint32_t used = __atomic_load_n(&s->used, __ATOMIC_ACQUIRE);
     for (uint32_t i = 0; i < used; i++) fn(entry_at(t, s, i), arg);
   }

@@ -31,11 +31,14 @@ typedef struct hrc_table_shard_s {
   char *chunks[HRC_TABLE_MAX_CHUNKS];
 } hrc_table_shard_t;
 
+/* The shards are made at the first add, in memory no collector scans: in static data their
+ * directories (256 KiB) were a root every collection marked, and with it bdwgc ran 85
+ * collections instead of 58 on binary-trees 16 (gc). */
 typedef struct hrc_table_s {
   size_t entry_bytes;                 /* header included, a multiple of 8 */
   unsigned chunk_bits;                /* log2 of the entries per chunk */
   void *(*alloc_chunk)(size_t bytes); /* zeroed memory, or NULL */
-  hrc_table_shard_t shards[HRC_TABLE_SHARDS];
+  hrc_table_shard_t *shards;          /* HRC_TABLE_SHARDS of them, or NULL before the first add */
 } hrc_table_t;
 
 #define HRC_TABLE_INIT(bytes, bits, alloc)                                                         \

@@ -6,9 +6,10 @@ the contract heap.h, one implementation per heap) <- rc (rc/) <- defer (defer/) 
 (runtime/). Checked here, one TAP line each:
   - no file includes a header of a layer above its own (a header's layer is its folder);
   - rc, defer and runtime include no heap implementation's internals (bdwgc_internal.h, gc.h,
-    mimalloc.h); only the contract, heap.h, which brings the chosen heap's heap_traits.h;
+    mimalloc.h); only the contract, heap.h, which brings the chosen heap's heap_inline.h;
   - the heap includes nothing of rc, defer or runtime;
-  - per heap, one file names its allocator (GC_* or mi_* calls); none outside heap/ does;
+  - per heap, one .c file names its allocator (GC_* or mi_* calls), besides the contract's
+    inline part (heap/<heap>/heap_inline.h); no file outside heap/<heap> does;
   - no library file outside the public headers tests the mode by name (HRC_MODE_*, HRC_TRACING):
     the library spells it HRC_COUNTING and HRC_HEAP_TRACED.
 Usage: layers.py SOURCE_ROOT
@@ -66,9 +67,9 @@ allocators = {"bdwgc": re.compile(r"\bGC_[a-z]\w*\s*\("), "mimalloc": re.compile
 for heap, pattern in allocators.items():
     naming = [p.relative_to(root) for p in library_files()
               if pattern.search(COMMENT.sub("", p.read_text()))]
-    inside = [str(p) for p in naming if p.parts[:2] == ("heap", heap)]
+    inside = [str(p) for p in naming if p.parts[:2] == ("heap", heap) and p.suffix == ".c"]
     outside = [str(p) for p in naming if p.parts[:2] != ("heap", heap)]
-    check(len(inside) == 1, f"one file of heap/{heap} names {heap}", ", ".join(inside))
+    check(len(inside) == 1, f"one .c file of heap/{heap} names {heap}", ", ".join(inside))
     check(not outside, f"no file outside heap/{heap} names {heap}", ", ".join(outside))
 
 print(f"1..{len(results)}")

@@ -296,7 +296,8 @@ static void get_released(void *arg) {
 }
 
 Test(roots, undeclaring_a_range_twice_is_one_line) {
-  expect_fatal(undeclare_twice, NULL, "which is not declared (undeclared twice, or never declared)");
+  expect_fatal(undeclare_twice, NULL,
+               "which is not declared (undeclared twice, or never declared)");
 }
 
 Test(roots, releasing_a_handle_twice_is_one_line) {
@@ -356,8 +357,7 @@ Test(roots, checked_an_unknown_thread_touching_an_object_is_one_line_where_it_ma
   hrc_share(o);
   if (HRC_TRACING && HRC_COUNTING)
     expect_fatal(foreign_touch, o, "on a thread the collector does not know");
-  else
-    foreign_touch(o); /* rc: nothing scans stacks; gc: dup and drop do nothing */
+  else foreign_touch(o); /* rc: nothing scans stacks; gc: dup and drop do nothing */
   hrc_drop(o);
 }
 #endif

@@ -25,14 +25,12 @@
 
 #include "bdwgc_internal.h"
 
-#define GC_THREADS 1
-#include <gc/gc.h>
-#include <gc/gc_mark.h>
+#include <gc/gc_mark.h> /* gc.h comes with heap_inline.h */
 
 /* ---- the process and its threads ---- */
 
 static int64_t collections, pause_ns, max_pause_ns, started_ns;
-static uint64_t epoch;                     /* collections so far, for hrc_heap_epoch */
+uint64_t hrc_bdwgc_epoch;                  /* collections so far (heap_inline.h) */
 static HRC_THREAD_LOCAL int attached_here; /* 1 when hrc registered this thread with bdwgc */
 
 static int64_t now_ns(void) {
@@ -48,7 +46,7 @@ static void on_collection_event(GC_EventType event) {
   } else if (event == GC_EVENT_END) {
     int64_t took = now_ns() - __atomic_load_n(&started_ns, __ATOMIC_RELAXED);
     __atomic_add_fetch(&collections, 1, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&epoch, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&hrc_bdwgc_epoch, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&pause_ns, took, __ATOMIC_RELAXED);
     if (took > __atomic_load_n(&max_pause_ns, __ATOMIC_RELAXED))
       __atomic_store_n(&max_pause_ns, took, __ATOMIC_RELAXED);
@@ -125,10 +123,6 @@ void hrc_heap_thread_end(void) { GC_pthread_exit(NULL); }
 
 /* ---- blocks ---- */
 
-void *hrc_heap_alloc(size_t size, bool scanned) {
-  return scanned ? GC_malloc(size) : GC_malloc_atomic(size);
-}
-
 /* Bytes handed back to the collector: the process's total, and this thread's part not yet
  * added to it (added every HRC_CACHE_TRIM_BYTES and whenever a list is handed back). */
 static uint64_t handed_back;
@@ -184,41 +178,7 @@ void hrc_heap_free_list(void *list, size_t size) {
   if (bytes > 0) count_handed_back(bytes, true);
 }
 
-/* The number of blocks on a list. */
-static size_t list_length(void **b) {
-  size_t n = 0;
-  for (; b != NULL; b = b[0]) n++;
-  return n;
-}
-
-/* A fresh batch from bdwgc lists one heap block's objects in address order; start it at a
- * pseudo-random element instead, so that objects built one after another in different
- * batches do not land at the same offsets of their 4 KiB blocks and contend for one L1 set
- * (docs/backstop.md). */
-static void *rotate_batch(void **list) {
-  static HRC_THREAD_LOCAL uint32_t seed = 0x9E3779B9u;
-  size_t n = list_length(list);
-  if (n < 2) return list;
-  seed = seed * 1664525u + 1013904223u;
-  size_t r = (seed >> 8) % n;
-  if (r == 0) return list;
-  void **tail = list, **cut = list;
-  for (size_t i = 1; i < r; i++) cut = cut[0];
-  void **start = cut[0];
-  cut[0] = NULL;
-  for (tail = start; tail[0] != NULL; tail = tail[0]) {
-  }
-  tail[0] = list;
-  return start;
-}
-
-/* bdwgc picks the batch (about a heap block's worth) and clears it (GC_malloc_many). */
-void *hrc_heap_alloc_many(size_t size, unsigned count) {
-  (void)count;
-  return rotate_batch(GC_malloc_many(size));
-}
-
-size_t hrc_heap_usable(const void *p) { return GC_size(p); }
+HRC_THREAD_LOCAL uint32_t hrc_bdwgc_seed = 0x9E3779B9u;
 
 /* Whether p lies in bdwgc's heap (its block headers). */
 bool hrc_heap_owns(const void *p) { return GC_is_heap_ptr(p) != 0; }
@@ -234,10 +194,6 @@ void hrc_heap_free_root(void *p) { GC_free(p); }
 /* ---- collection ---- */
 
 void hrc_heap_collect(void) { GC_gcollect(); }
-
-uint64_t hrc_heap_epoch(void) { return __atomic_load_n(&epoch, __ATOMIC_RELAXED); }
-
-void hrc_heap_pace(void) { hrc_policy_check(); }
 
 void hrc_heap_set_divisor(unsigned d) { GC_set_free_space_divisor(d == 0 ? 1 : d); }
 

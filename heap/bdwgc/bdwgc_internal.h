@@ -14,7 +14,6 @@ HRC_HIDDEN uint64_t hrc_bdwgc_handed_back(void);
 
 /* The cycle policy (policy.c): its first threshold, the refill-time check, its collections. */
 HRC_HIDDEN void hrc_policy_init(uint64_t candidate_threshold);
-HRC_HIDDEN void hrc_policy_check(void);
 HRC_HIDDEN int64_t hrc_policy_collections(void);
 
 #endif
