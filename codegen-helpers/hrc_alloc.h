@@ -117,11 +117,12 @@ static inline void hrc_header_init(hrc_obj_t *o, size_t size, unsigned tag, unsi
 /* Count an allocation of a small object: a few thread-local additions; a new peak of live
  * bytes (rare once a program is warm) takes the cold path. */
 static inline void hrc_stats_alloc(unsigned tag, size_t bytes) {
-  hrc_tls_stats.allocs++;
-  hrc_tls_stats.alloc_bytes += (int64_t)bytes;
-  hrc_tls_stats.live_by_tag[tag]++;
-  hrc_tls_stats.live_bytes += (int64_t)bytes;
-  if (HRC_UNLIKELY(hrc_tls_stats.live_bytes > hrc_tls_stats.peak_bytes)) hrc_stats_peak_cold();
+  hrc_stats_t *s = hrc_tls_stats;
+  s->allocs++;
+  s->alloc_bytes += (int64_t)bytes;
+  s->live_by_tag[tag]++;
+  s->live_bytes += (int64_t)bytes;
+  if (HRC_UNLIKELY(s->live_bytes > s->peak_bytes)) hrc_stats_peak_cold();
 }
 #endif
 
@@ -160,13 +161,13 @@ static inline void hrc_stats_reuse(hrc_obj_t *tok, size_t size, unsigned tag) {
     hrc_stats_reuse_cold(tok, size, tag);
     return;
   }
-  hrc_tls_stats.reuses++;
+  hrc_tls_stats->reuses++;
   if (HRC_UNLIKELY(tok->tag != tag)) {
-    hrc_tls_stats.live_by_tag[tok->tag]--;
-    hrc_tls_stats.live_by_tag[tag]++;
+    hrc_tls_stats->live_by_tag[tok->tag]--;
+    hrc_tls_stats->live_by_tag[tag]++;
   }
   if (HRC_UNLIKELY(tok->words != words))
-    hrc_tls_stats.live_bytes += 8 * ((int64_t)words - (int64_t)tok->words);
+    hrc_tls_stats->live_bytes += 8 * ((int64_t)words - (int64_t)tok->words);
 }
 #endif
 

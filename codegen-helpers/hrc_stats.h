@@ -29,8 +29,10 @@
   X(recovers, "panics recovered")                                                                  \
   X(out_of_memory, "allocations that ran out of memory (panics)")
 
-/* Per-thread counters. live_* may go negative in one thread when another thread frees what it
- * allocated; their sums over threads are exact. */
+/* Per-thread counters, in a record each registered thread owns (so the library's static TLS
+ * holds one pointer, not the 2 KiB of counters: a library using hrc can be dlopen'ed). live_*
+ * may go negative in one thread when another thread frees what it allocated; their sums over
+ * threads are exact. */
 typedef struct hrc_stats_s {
 #define HRC_STATS_FIELD(name, desc) int64_t name;
   HRC_STATS_COUNTERS(HRC_STATS_FIELD)
@@ -39,6 +41,7 @@ typedef struct hrc_stats_s {
   int64_t flushed_bytes; /* part of live_bytes already folded into the global figure */
   int64_t peak_bytes;    /* largest live_bytes this thread has seen */
   int64_t live_by_tag[256];
+  struct hrc_stats_s *next, *prev; /* the registry of live threads' records (rc/stats.c) */
 } hrc_stats_t;
 
 /* A report: totals over all threads, past and present. */
@@ -68,8 +71,9 @@ HRC_API void hrc_stats_print(void);
 HRC_API int64_t hrc_live_objects(void);
 
 #if HRC_WITH_STATS
-extern HRC_API HRC_THREAD_LOCAL hrc_stats_t hrc_tls_stats;
-#define HRC_STAT_ADD(name, n) (hrc_tls_stats.name += (n))
+/* This thread's record; before registration, a shared record the report ignores. */
+extern HRC_API HRC_THREAD_LOCAL hrc_stats_t *hrc_tls_stats;
+#define HRC_STAT_ADD(name, n) (hrc_tls_stats->name += (n))
 #else
 #define HRC_STAT_ADD(name, n) ((void)0)
 #endif

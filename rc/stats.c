@@ -35,19 +35,16 @@ static bool stats_wanted(void) { return hrc_option(HRC_OPTION_STATS) != 0; }
 
 #define FOLD_BYTES (64 * 1024)
 
-HRC_THREAD_LOCAL hrc_stats_t hrc_tls_stats;
+/* Where threads not registered yet count (nothing should; the report leaves it out). */
+static hrc_stats_t unregistered;
 
-typedef struct entry_s {
-  hrc_stats_t *stats;
-  struct entry_s *next, *prev;
-} entry_t;
+HRC_THREAD_LOCAL hrc_stats_t *hrc_tls_stats = &unregistered;
 
-static HRC_THREAD_LOCAL entry_t self;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static entry_t *threads;    /* live registered threads */
-static hrc_stats_t retired; /* sums of ended threads */
-static int64_t global_live; /* folded live bytes (atomic) */
-static int64_t global_peak; /* largest folded or per-thread live bytes seen (atomic) */
+static hrc_stats_t *threads; /* live registered threads' records */
+static hrc_stats_t retired;  /* sums of ended threads */
+static int64_t global_live;  /* folded live bytes (atomic) */
+static int64_t global_peak;  /* largest folded or per-thread live bytes seen (atomic) */
 
 /* Raise the global peak to at least v. */
 static void raise_peak(int64_t v) {
@@ -65,9 +62,11 @@ static void fold(hrc_stats_t *s) {
   raise_peak(now);
 }
 
+/* (The record is read after hrc_obj_size: held across the call it cost a saved register and
+ * 5 instructions per free on binary-trees.) */
 void hrc_stats_on_alloc(const hrc_obj_t *o) {
-  hrc_stats_t *s = &hrc_tls_stats;
   int64_t size = (int64_t)hrc_obj_size(o);
+  hrc_stats_t *s = hrc_tls_stats;
   s->allocs++;
   s->alloc_bytes += size;
   s->live_by_tag[o->tag]++;
@@ -76,8 +75,8 @@ void hrc_stats_on_alloc(const hrc_obj_t *o) {
 }
 
 void hrc_stats_on_free(const hrc_obj_t *o) {
-  hrc_stats_t *s = &hrc_tls_stats;
   int64_t size = (int64_t)hrc_obj_size(o);
+  hrc_stats_t *s = hrc_tls_stats;
   s->frees++;
   s->freed_bytes += size;
   s->live_by_tag[o->tag]--;
@@ -87,13 +86,13 @@ void hrc_stats_on_free(const hrc_obj_t *o) {
 
 /* A new per-thread peak of live bytes: record it, and fold when enough has changed. */
 void hrc_stats_peak_cold(void) {
-  hrc_stats_t *s = &hrc_tls_stats;
+  hrc_stats_t *s = hrc_tls_stats;
   s->peak_bytes = s->live_bytes;
   if (s->live_bytes - s->flushed_bytes >= FOLD_BYTES) fold(s);
 }
 
 void hrc_stats_reuse_cold(hrc_obj_t *tok, size_t size, unsigned tag) {
-  hrc_stats_t *s = &hrc_tls_stats;
+  hrc_stats_t *s = hrc_tls_stats;
   uint8_t words = hrc_size_words(size);
   int64_t old_size = (int64_t)hrc_obj_size(tok);
   int64_t new_size = words ? (int64_t)words * 8 : (int64_t)hrc_large_size_in(tok);
@@ -104,13 +103,14 @@ void hrc_stats_reuse_cold(hrc_obj_t *tok, size_t size, unsigned tag) {
 }
 
 void hrc_stats_thread_enter(void) {
-  self.stats = &hrc_tls_stats;
+  hrc_stats_t *self = calloc(1, sizeof *self);
+  if (self == NULL) hrc_out_of_memory(sizeof *self);
   pthread_mutex_lock(&registry_lock);
-  self.prev = NULL;
-  self.next = threads;
-  if (threads != NULL) threads->prev = &self;
-  threads = &self;
+  self->next = threads;
+  if (threads != NULL) threads->prev = self;
+  threads = self;
   pthread_mutex_unlock(&registry_lock);
+  hrc_tls_stats = self;
 }
 
 /* Add every counter of `from` into `into`. */
@@ -124,22 +124,24 @@ static void add_counters(hrc_stats_t *into, const hrc_stats_t *from) {
 }
 
 void hrc_stats_thread_exit(void) {
-  hrc_stats_t *s = &hrc_tls_stats;
+  hrc_stats_t *s = hrc_tls_stats;
+  if (s == &unregistered) return;
   fold(s);
   pthread_mutex_lock(&registry_lock);
-  if (self.prev != NULL) self.prev->next = self.next;
-  else threads = self.next;
-  if (self.next != NULL) self.next->prev = self.prev;
+  if (s->prev != NULL) s->prev->next = s->next;
+  else threads = s->next;
+  if (s->next != NULL) s->next->prev = s->prev;
   add_counters(&retired, s);
   pthread_mutex_unlock(&registry_lock);
-  memset(s, 0, sizeof *s);
+  hrc_tls_stats = &unregistered;
+  free(s);
 }
 
 bool hrc_stats_get(hrc_stats_report_t *r) {
   hrc_stats_t sum = {0};
   pthread_mutex_lock(&registry_lock);
   add_counters(&sum, &retired);
-  for (entry_t *e = threads; e != NULL; e = e->next) add_counters(&sum, e->stats);
+  for (hrc_stats_t *e = threads; e != NULL; e = e->next) add_counters(&sum, e);
   pthread_mutex_unlock(&registry_lock);
   memset(r, 0, sizeof *r);
 #define HRC_STATS_COPY(name, desc) r->name = sum.name;
