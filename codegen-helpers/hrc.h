@@ -46,7 +46,8 @@ HRC_API void hrc_thread_detach(void);
 /* Threads registered with hrc now; each owns runtime root records until it exits. */
 HRC_API size_t hrc_attached_threads(void);
 
-/* A full collection now (gc and hybrid; nothing in rc mode). */
+/* A full collection now, which also returns free heap memory to the system (gc and hybrid;
+ * nothing in rc mode). */
 HRC_API void hrc_collect(void);
 /* hybrid: collect after this many possible cycle roots per thread (heap/bdwgc/policy.c);
  * the threshold adapts to what collections free. Also HRC_GC_CANDIDATES. */
@@ -61,7 +62,8 @@ HRC_API void hrc_gc_set_divisor(unsigned divisor);
  * a deferred call may recover (rc/limit.c, rc/oom.c). */
 HRC_API void hrc_set_heap_limit(size_t bytes);
 HRC_API size_t hrc_heap_limit(void);
-/* The bytes the limit is compared with, now. */
+/* Bytes of the heap in use now: rc, the object blocks hrc holds (what the limit caps); gc and
+ * hybrid, bdwgc's heap less its free bytes (the limit caps the heap, free space included). */
 HRC_API size_t hrc_heap_in_use(void);
 /* The panic value of a failed allocation (immortal), and whether v is it. */
 HRC_API hrc_obj_t *hrc_out_of_memory_value(void);

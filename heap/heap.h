@@ -124,7 +124,7 @@ HRC_HIDDEN void hrc_heap_roots_each(void (*fn)(void *lo, void *hi));
 
 /* ---- collection (a heap without a tracer does nothing) ---- */
 
-/* A full collection now. */
+/* A full collection now, and free memory back to the system. */
 HRC_HIDDEN void hrc_heap_collect(void);
 /* The cycle policy's threshold of suspect decrements (hrc_gc_set_candidate_threshold). */
 HRC_HIDDEN void hrc_heap_set_candidate_threshold(uint64_t n);
@@ -135,7 +135,8 @@ HRC_HIDDEN void hrc_heap_set_divisor(unsigned divisor);
 
 /* Cap the heap at bytes (0: no cap). */
 HRC_HIDDEN void hrc_heap_set_limit(size_t bytes);
-/* Bytes the limit is checked against (rc: object blocks held; bdwgc: its heap size). */
+/* Bytes in use (rc: object blocks held, which the limit caps; bdwgc: its heap less its free
+ * bytes, where the limit caps the heap's size). */
 HRC_HIDDEN size_t hrc_heap_bytes(void);
 
 /* ---- statistics ---- */

@@ -64,7 +64,13 @@ static inline void hrc_block_release(hrc_obj_t *o) {
   hrc_debug_release(o);
 #else
   size_t words = o->words;
-  if (HRC_HEAP_TRACED && (o->flags & HRC_FLAG_ATOMIC)) return;
+  if (HRC_HEAP_TRACED && (o->flags & HRC_FLAG_ATOMIC)) {
+    /* Never cached (a traced heap keeps pointer-free memory apart): a small block is left to
+     * the next collection, a larger one given back now (dropped 100 MB strings stayed in
+     * hybrid's heap until a collection found them). */
+    if (!hrc_cache_fits(words)) hrc_heap_free(o);
+    return;
+  }
   if (HRC_LIKELY(hrc_cache_fits(words))) {
     if (HRC_HEAP_TRACED) hrc_block_clear(o, words);
     if (HRC_LIKELY(hrc_cache_push(o, words))) return;

@@ -193,7 +193,16 @@ void hrc_heap_free_root(void *p) { GC_free(p); }
 
 /* ---- collection ---- */
 
-void hrc_heap_collect(void) { GC_gcollect(); }
+/* An explicit collection (hrc_collect, out of memory) also returns free heap blocks to the
+ * system: bdwgc unmaps a block once it has stayed free through more than one collection
+ * (GC_gcollect_and_unmap; plain collections wait for 6), so blocks freed since the last one,
+ * say a 100 MB array RC just freed, need a second pass, run when at least a megabyte is free. */
+void hrc_heap_collect(void) {
+  GC_gcollect_and_unmap();
+  if (GC_get_free_bytes() >= ((size_t)1 << 20)) GC_gcollect_and_unmap();
+}
+
+void hrc_bdwgc_collect(void) { GC_gcollect(); }
 
 void hrc_heap_set_divisor(unsigned d) { GC_set_free_space_divisor(d == 0 ? 1 : d); }
 
@@ -204,7 +213,8 @@ size_t hrc_bdwgc_in_use(void) { return GC_get_heap_size() - GC_get_free_bytes();
 /* bdwgc collects before it would grow past the limit; free space between collections counts. */
 void hrc_heap_set_limit(size_t bytes) { GC_set_max_heap_size(bytes); }
 
-size_t hrc_heap_bytes(void) { return GC_get_heap_size(); }
+/* The heap less its free bytes (unmapped memory is in neither). */
+size_t hrc_heap_bytes(void) { return GC_get_heap_size() - GC_get_free_bytes(); }
 
 void hrc_heap_stats(hrc_heap_stats_t *s) {
   s->collections = __atomic_load_n(&collections, __ATOMIC_RELAXED);

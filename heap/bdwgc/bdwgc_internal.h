@@ -12,6 +12,9 @@ HRC_HIDDEN size_t hrc_bdwgc_in_use(void);
  * garbage. */
 HRC_HIDDEN uint64_t hrc_bdwgc_handed_back(void);
 
+/* A full collection that leaves free blocks mapped (the policy's, which will allocate again). */
+HRC_HIDDEN void hrc_bdwgc_collect(void);
+
 /* The cycle policy (policy.c): its first threshold, the refill-time check, its collections. */
 HRC_HIDDEN void hrc_policy_init(uint64_t candidate_threshold);
 HRC_HIDDEN int64_t hrc_policy_collections(void);

@@ -58,7 +58,7 @@ void hrc_policy_check(void) {
   if (HRC_LIKELY(hrc_tls_cycle_candidates < limit || hrc_tls_cycle_candidates < heap_floor)) return;
   hrc_tls_cycle_candidates = 0;
   size_t before = hrc_bdwgc_in_use();
-  hrc_heap_collect();
+  hrc_bdwgc_collect();
   size_t after = hrc_bdwgc_in_use();
   __atomic_add_fetch(&policy_collections, 1, __ATOMIC_RELAXED);
   uint64_t all = hrc_bdwgc_handed_back();
