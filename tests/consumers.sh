@@ -2,8 +2,9 @@
 # consumers.sh BUILD_ROOT SOURCE_ROOT: hrc as its users get it.
 #  1. `meson install` into a staging directory, then build the demo with nothing but
 #     `pkg-config --cflags --libs M` and the installed headers, for each installed module M
-#     (hrc, hrc-gc, hrc-rc),
-#  2. a separate meson project that takes hrc as a subproject and uses dependency('hrc'),
+#     (hrc, hrc-gc, hrc-rc and their -checked builds),
+#  2. a separate meson project that takes hrc as a subproject with its default options (which
+#     build no tests or benchmarks) and uses dependency('hrc'),
 #  3. code compiled with -fPIC (a shared object of generated code) reaches hrc's thread-locals
 #     without __tls_get_addr calls,
 #  4. code compiled with one module's flags does not link against another module's library.
@@ -39,12 +40,14 @@ ln -s "$src" "$proj/subprojects/hrc"
 cp "$src/examples/demo.c" "$proj/"
 cat > "$proj/meson.build" <<'MESON'
 project('consumer', 'c', default_options: ['c_std=gnu11'])
-hrc = dependency('hrc', fallback: ['hrc'], default_options: ['tests=false', 'bench=false'])
+hrc = dependency('hrc', fallback: ['hrc'])
 executable('demo', 'demo.c', dependencies: [hrc, dependency('threads')])
 MESON
+# With its default options a subproject builds hrc's libraries only: no tests, no benchmarks.
 if (cd "$proj" && meson setup b >"$work/log2" 2>&1 && ninja -C b >>"$work/log2" 2>&1 &&
-    ./b/demo >>"$work/log2" 2>&1); then
-  echo "ok $((n + 1)) - a meson project uses hrc as a subproject through dependency('hrc')"
+    ./b/demo >>"$work/log2" 2>&1) &&
+   ! find "$proj/b/subprojects" -name 'test_*' -o -name 'rbtree-*' | grep -q .; then
+  echo "ok $((n + 1)) - a meson project uses hrc as a subproject through dependency('hrc'), which builds no tests or benchmarks"
 else
   echo "not ok $((n + 1)) - hrc as a meson subproject"; sed 's/^/# /' "$work/log2"
 fi
