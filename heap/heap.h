@@ -95,10 +95,10 @@ HRC_HIDDEN HRC_NORETURN void hrc_heap_thread_end(void);
  *     bytes (a cache class) linked through their first words, or NULL;
  *   uint64_t hrc_heap_epoch(void): collections so far (caches trim what they hold when it
  *     moves);
+ *   void hrc_heap_free_list(void *list, size_t size): give back a list of cache-class blocks
+ *     of size bytes linked through their first words;
  *   void hrc_heap_pace(void): the refill hook: a thread's cache ran dry, a good moment to
  *     decide on a collection. */
-/* Give back a list of such blocks linked through their first words. */
-HRC_HIDDEN void hrc_heap_free_list(void *list, size_t size);
 /* Whether p is a block of this heap; asked only outside the span below. */
 HRC_HIDDEN bool hrc_heap_owns(const void *p);
 

@@ -16,7 +16,7 @@ typedef struct range_s {
 /* Zeroed memory the collector does not scan: the table holds addresses, not references. */
 static void *range_chunk(size_t bytes) { return calloc(1, bytes); }
 
-static hrc_table_t ranges = HRC_TABLE_INIT(sizeof(range_t), 16, range_chunk);
+static hrc_table_t ranges = HRC_TABLE_INIT(sizeof(range_t), 12, range_chunk);
 
 uint64_t hrc_heap_root_add(const void *start, size_t len) {
   hrc_table_entry_t *e;

@@ -45,10 +45,9 @@ static void release_spill(void **list, size_t words) {
 }
 
 /* After a collection, give what this thread's caches hold beyond HRC_CACHE_TRIM_BYTES per
- * list back to the heap, and the spill stacks. Runs on the owning thread only. */
-static void trim_after_collection(hrc_cache_t *c) {
-  uint64_t epoch = hrc_heap_epoch();
-  if (c->epoch == epoch) return;
+ * list back to the heap, and the spill stacks. Runs on the owning thread only, once per
+ * collection: out of line, so that the refill's usual path stays short. */
+static HRC_COLD void trim_after_collection(hrc_cache_t *c, uint64_t epoch) {
   c->epoch = epoch;
   for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) {
     uint32_t unused;
@@ -98,7 +97,8 @@ static void **unspill(hrc_cache_t *c, size_t words) {
 void *hrc_cache_refill(size_t words) {
   if (HRC_HEAP_TRACED) {
     hrc_heap_pace();
-    trim_after_collection(hrc_tls_cache);
+    uint64_t epoch = hrc_heap_epoch();
+    if (HRC_UNLIKELY(hrc_tls_cache->epoch != epoch)) trim_after_collection(hrc_tls_cache, epoch);
   }
   /* The freed list, oldest free first (it is a stack, newest first): blocks are reused in
    * the order they were freed, which follows the order they were built in (free.c). */

@@ -333,12 +333,12 @@ void hrc_debug_check(const hrc_obj_t *o, hrc_op_t op) {
       hrc_fatal("%s of immortal object %p (tag %u)", hrc_op_name(op), (const void *)o, o->tag);
     return;
   }
-  if (HRC_HEAP_TRACED) check_thread_known(o, op);
   uintptr_t cookie = prefix_of(o)[1];
   if (cookie == ((uintptr_t)o ^ DEAD_MAGIC) || rc == HRC_RC_FREED) fail_freed(o, op);
   if (cookie != ((uintptr_t)o ^ LIVE_MAGIC))
     hrc_fatal("%s of %p, which hrc never allocated (or whose header was overwritten)",
               hrc_op_name(op), (const void *)o);
+  if (HRC_HEAP_TRACED) check_thread_known(o, op);
   check_live_state(o, op, rc);
   if (HRC_COUNTING && rc < HRC_RC_SHARED) check_owner((hrc_obj_t *)o, op, rc);
 }

@@ -165,18 +165,7 @@ void hrc_heap_free_sized(void *p, size_t size) {
   hrc_heap_free(p);
 }
 
-/* Hand a list of free blocks to the collector: unlinked, so that each block is garbage on its
- * own (one stale word pointing at the head of a linked list would keep all of it). */
-void hrc_heap_free_list(void *list, size_t size) {
-  size_t bytes = 0;
-  for (void **b = list; b != NULL;) {
-    void **next = b[0];
-    b[0] = NULL;
-    b = next;
-    bytes += size;
-  }
-  if (bytes > 0) count_handed_back(bytes, true);
-}
+void hrc_bdwgc_handed_back_now(size_t bytes) { count_handed_back(bytes, true); }
 
 HRC_THREAD_LOCAL uint32_t hrc_bdwgc_seed = 0x9E3779B9u;
 

@@ -32,6 +32,23 @@ static inline uint64_t hrc_heap_epoch(void) {
 HRC_HIDDEN void hrc_policy_check(void);
 static inline void hrc_heap_pace(void) { hrc_policy_check(); }
 
+/* Count bytes handed back to the collector (bdwgc.c; the policy's measure). */
+HRC_HIDDEN HRC_COLD void hrc_bdwgc_handed_back_now(size_t bytes);
+
+/* Hand a list of free blocks to the collector: unlinked, so that each block is garbage on its
+ * own (one stale word pointing at the head of a linked list would keep all of it). Inline:
+ * caches trim in a loop over their sizes, which a call per list made dearer. */
+static inline void hrc_heap_free_list(void *list, size_t size) {
+  size_t bytes = 0;
+  for (void **b = list; b != NULL;) {
+    void **next = b[0];
+    b[0] = NULL;
+    b = next;
+    bytes += size;
+  }
+  if (bytes > 0) hrc_bdwgc_handed_back_now(bytes);
+}
+
 HRC_HIDDEN void hrc_heap_free(void *p);
 HRC_HIDDEN void hrc_heap_free_sized(void *p, size_t size);
 

@@ -71,6 +71,8 @@ static inline void *hrc_heap_alloc_many(size_t size, unsigned count) {
 static inline uint64_t hrc_heap_epoch(void) { return 0; }
 static inline void hrc_heap_pace(void) {}
 
+HRC_HIDDEN void hrc_heap_free_list(void *list, size_t size);
+
 static inline void hrc_heap_free(void *p) { hrc_heap_free_sized(p, mi_usable_size(p)); }
 
 static inline size_t hrc_heap_usable(const void *p) { return mi_usable_size(p); }
