@@ -298,6 +298,66 @@ Test(memory, large_objects_give_memory_back, .timeout = 120) {
                hrc_heap_in_use() >> 20);
 }
 
+/* A thread created with plain pthread_create that attaches holds objects only on its stack
+ * while the main thread collects: they survive. */
+static __attribute__((noinline)) long hold_on_foreign_stack(void) {
+  hrc_obj_t *held[64];
+  for (int i = 0; i < 64; i++) held[i] = keep_one(i);
+  for (int round = 0; round < 3; round++) {
+    for (int i = 0; i < KEPT; i++) hrc_drop(mk_cons(hrc_box_int(7), hrc_box_int(7)));
+    hrc_collect();
+  }
+  long sum = 0;
+  for (int i = 0; i < 64; i++) {
+    sum += held[i]->tag == CONS_TAG ? hrc_unbox_int(as_cons(held[i])->head) : -1000;
+    hrc_drop(held[i]);
+  }
+  return sum;
+}
+
+static void *foreign_attached(void *arg) {
+  (void)arg;
+  hrc_thread_attach();
+  long sum = hold_on_foreign_stack();
+  hrc_thread_detach();
+  return (void *)sum;
+}
+
+Test(threads, an_attached_foreign_thread_keeps_what_its_stack_holds) {
+  pthread_t t;
+  void *sum;
+  cr_assert_eq(pthread_create(&t, NULL, foreign_attached, NULL), 0);
+  cr_assert_eq(pthread_join(t, &sum), 0);
+  cr_assert_eq((long)sum, 63 * 64 / 2, "objects on the foreign thread's stack were reclaimed");
+}
+
+/* fork after threads have run: the child allocates, collects and frees like the parent. */
+static void *short_thread(void *arg) {
+  hrc_drop(keep_one((int)(long)arg));
+  return NULL;
+}
+
+Test(threads, fork_after_threads) {
+  pthread_t t[4];
+  for (long i = 0; i < 4; i++) hrc_thread_create(&t[i], NULL, short_thread, (void *)i);
+  for (int i = 0; i < 4; i++) hrc_thread_join(t[i], NULL);
+  hrc_obj_t *kept = keep_one(42);
+  pid_t pid = fork();
+  cr_assert(pid != -1);
+  if (pid == 0) {
+    churn();
+    pthread_t u;
+    hrc_thread_create(&u, NULL, short_thread, (void *)5L);
+    hrc_thread_join(u, NULL);
+    _exit(hrc_unbox_int(as_cons(kept)->head) == 42 ? 0 : 1);
+  }
+  int status;
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  cr_assert(clean, "the child ended with status %d", status);
+  hrc_drop(kept);
+}
+
 /* ---- misuse: one line each ---- */
 
 static void undeclare_twice(void *arg) {
