@@ -2,6 +2,7 @@
  * TAP. Usage: dlopen_host PLUGIN.so */
 #include <dlfcn.h>
 #include <stdio.h>
+#include <unistd.h>
 
 int main(int argc, char **argv) {
   if (argc != 2) return 2;
@@ -16,5 +17,9 @@ int main(int argc, char **argv) {
   long n = 200000, sum = run != NULL ? run(n) : -1;
   int ok = sum == n * (n - 1) / 2;
   printf("%s 1 - dlopen of a library using hrc runs it (sum %ld)\n", ok ? "ok" : "not ok", sum);
-  return ok ? 0 : 1;
+  /* Without exit's handlers: LeakSanitizer's check at exit crashes while stopping bdwgc's
+   * marker threads of a dlopen'ed libgc (asan lane, gc and hybrid), and leaks are not what
+   * this test is about. */
+  fflush(stdout);
+  _exit(ok ? 0 : 1);
 }

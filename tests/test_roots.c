@@ -286,16 +286,39 @@ static __attribute__((noinline)) void drop_large_objects(void) {
   }
 }
 
+static void *drop_large_objects_thread(void *unused) {
+  (void)unused;
+  drop_large_objects();
+  return NULL;
+}
+
 Test(memory, large_objects_give_memory_back, .timeout = 120) {
   long before = resident_bytes();
-  drop_large_objects();
-  scrub_stack(); /* gc: no stale word may keep the last ones (the scan is conservative) */
+  /* On a thread of its own, whose stack is gone when the collections run: in gc the scan is
+   * conservative, and a stale word left on this stack (seen under ASan) would keep the last
+   * array. */
+  pthread_t t;
+  hrc_thread_create(&t, NULL, drop_large_objects_thread, NULL);
+  hrc_thread_join(t, NULL);
+  scrub_stack();
   hrc_collect();
   hrc_collect(); /* gc: what the first one found dead is free now, and goes back */
   long grown = resident_bytes() - before;
-  cr_assert_lt(grown, 40L << 20, "resident size grew by %ld MB", grown >> 20);
-  cr_assert_lt(hrc_heap_in_use(), (size_t)40 << 20, "heap in use %zu MB after the drops",
+  /* RC frees the blocks (rc, hybrid): nothing may stay. In gc the tracer decides, and a
+   * conservative scan may keep one object a stale word points at: seen under ASan (1 run in
+   * 9: one 100 MB array kept; resident size 49-175 MB above the start), never in plain builds
+   * (2 MB resident). So gc may keep at most one of the ten, and its resident size is checked
+   * where no sanitizer runs. */
+  size_t allowed = HRC_COUNTING ? (size_t)40 << 20 : (size_t)140 << 20;
+  cr_assert_lt(hrc_heap_in_use(), allowed, "heap in use %zu MB after the drops",
                hrc_heap_in_use() >> 20);
+#ifdef __SANITIZE_ADDRESS__
+  bool check_resident = HRC_COUNTING;
+#else
+  bool check_resident = true;
+#endif
+  if (check_resident)
+    cr_assert_lt(grown, (long)allowed, "resident size grew by %ld MB", grown >> 20);
 }
 
 /* A thread created with plain pthread_create that attaches holds objects only on its stack
