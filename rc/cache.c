@@ -3,6 +3,7 @@
  * adds (HRC_HEAP_TRACED): the spill stack, and trimming after each collection. */
 #include "cache_internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,7 +36,7 @@ static void *trim_list(void **list, size_t words, size_t keep, uint32_t *len) {
 }
 
 /* Give a spill stack back: its lists, linked through their heads' second words. */
-static void release_spill(void **list, size_t words) {
+static void release_spill_list(void **list, size_t words) {
   while (list != NULL) {
     void **next = list[1];
     list[1] = NULL;
@@ -44,16 +45,89 @@ static void release_spill(void **list, size_t words) {
   }
 }
 
+/* Traced heap: the free blocks ended threads left, by size, for the refills of threads that
+ * start later: a stack of lists linked through their heads' second words (a field a free
+ * clears). Without it each new thread's first allocation of a size took a fresh batch of
+ * bdwgc's (a heap block) and its exit left the rest as garbage: thread churn ran collections
+ * for that alone. In static data, which the collector scans, so pooled blocks stay free;
+ * handed back to the collector at the first refill after each collection. */
+static pthread_mutex_t orphans_lock = PTHREAD_MUTEX_INITIALIZER;
+static void **orphans[HRC_CACHE_MAX_WORDS + 1];
+static uint64_t orphans_epoch;
+
+/* Push a list of free blocks onto the pool of its size. Under orphans_lock. */
+static void orphan_push(void **list, size_t words) {
+  if (list == NULL) return;
+  list[1] = orphans[words];
+  orphans[words] = list;
+}
+
+/* A thread ends: its lists go to the pool instead of the collector. */
+static void orphan_caches(hrc_cache_t *c) {
+  pthread_mutex_lock(&orphans_lock);
+  for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) {
+    orphan_push(c->ready[w], w);
+    orphan_push(c->freed[w], w);
+    for (void **l = c->spill[w], **next; l != NULL; l = next) {
+      next = l[1];
+      orphan_push(l, w);
+    }
+    c->ready[w] = c->freed[w] = c->spill[w] = NULL;
+    c->nfreed[w] = c->nspill[w] = 0;
+  }
+  pthread_mutex_unlock(&orphans_lock);
+}
+
+/* A list from the pool of this size, or NULL (no lock taken while the pool looks empty). */
+static void **orphan_take(size_t words) {
+  if (__atomic_load_n(&orphans[words], __ATOMIC_RELAXED) == NULL) return NULL;
+  pthread_mutex_lock(&orphans_lock);
+  void **list = orphans[words];
+  if (list != NULL) {
+    orphans[words] = list[1];
+    list[1] = NULL;
+  }
+  pthread_mutex_unlock(&orphans_lock);
+  return list;
+}
+
+/* Hand the pool back to the collector. Under orphans_lock. */
+static void orphans_hand_back(void) {
+  for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) {
+    release_spill_list(orphans[w], w);
+    orphans[w] = NULL;
+  }
+}
+
+/* After a collection: the pool goes back to the collector (each list once, by the first
+ * thread that sees the new epoch). */
+static void orphans_release(uint64_t epoch) {
+  pthread_mutex_lock(&orphans_lock);
+  if (orphans_epoch != epoch) {
+    orphans_epoch = epoch;
+    orphans_hand_back();
+  }
+  pthread_mutex_unlock(&orphans_lock);
+}
+
+void hrc_cache_orphans_release(void) {
+  if (!HRC_HEAP_TRACED) return;
+  pthread_mutex_lock(&orphans_lock);
+  orphans_hand_back();
+  pthread_mutex_unlock(&orphans_lock);
+}
+
 /* After a collection, give what this thread's caches hold beyond HRC_CACHE_TRIM_BYTES per
  * list back to the heap, and the spill stacks. Runs on the owning thread only, once per
  * collection: out of line, so that the refill's usual path stays short. */
 static HRC_COLD void trim_after_collection(hrc_cache_t *c, uint64_t epoch) {
   c->epoch = epoch;
+  if (__atomic_load_n(&orphans_epoch, __ATOMIC_RELAXED) != epoch) orphans_release(epoch);
   for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) {
     uint32_t unused;
     c->freed[w] = trim_list(c->freed[w], w, HRC_CACHE_TRIM_BYTES, &c->nfreed[w]);
     c->ready[w] = trim_list(c->ready[w], w, HRC_CACHE_TRIM_BYTES, &unused);
-    release_spill(c->spill[w], w);
+    release_spill_list(c->spill[w], w);
     c->spill[w] = NULL;
     c->nspill[w] = 0;
   }
@@ -106,6 +180,7 @@ void *hrc_cache_refill(size_t words) {
   hrc_tls_cache->freed[words] = NULL;
   hrc_tls_cache->nfreed[words] = 0;
   if (HRC_HEAP_TRACED && list == NULL) list = unspill(hrc_tls_cache, words);
+  if (HRC_HEAP_TRACED && list == NULL) list = orphan_take(words);
   if (list == NULL) list = hrc_heap_alloc_many(words * 8, HRC_CACHE_BATCH);
   hrc_tls_cache->ready[words] = list;
   void **b = hrc_tls_cache->ready[words];
@@ -130,7 +205,7 @@ void hrc_cache_release(void) {
   for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) {
     hrc_heap_free_list(c->ready[w], w * 8);
     hrc_heap_free_list(c->freed[w], w * 8);
-    release_spill(c->spill[w], w);
+    release_spill_list(c->spill[w], w);
     c->ready[w] = c->freed[w] = c->spill[w] = NULL;
     c->nfreed[w] = c->nspill[w] = 0;
   }
@@ -139,7 +214,8 @@ void hrc_cache_release(void) {
 void hrc_cache_thread_exit(void) {
   hrc_cache_t *c = hrc_tls_cache;
   if (c == &empty_cache) return;
-  hrc_cache_release();
+  if (HRC_HEAP_TRACED) orphan_caches(c);
+  else hrc_cache_release();
   hrc_tls_cache = &empty_cache;
   hrc_heap_free_root(c);
 }

@@ -110,6 +110,10 @@ static inline void hrc_cache_overflow(void *block, size_t words) {
   else hrc_heap_free_sized(block, words * 8);
 }
 
+/* Traced heap: hand the blocks ended threads left for later threads back to the collector
+ * (an explicit collection does, so that it reclaims them). */
+HRC_HIDDEN void hrc_cache_orphans_release(void);
+
 /* Return every cached block of this thread to the heap. */
 HRC_HIDDEN void hrc_cache_release(void);
 /* The same, and release the cache record: the thread is ending. */

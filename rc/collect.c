@@ -1,10 +1,13 @@
 /* collect.c: what the public API asks of the tracer, passed to the heap (heap/heap.h), which
  * does nothing without one (rc mode). */
+#include "cache_internal.h"
 #include "rc_internal.h"
 
-/* A full collection now (a thread the collector must know calls it). */
+/* A full collection now (a thread the collector must know calls it), after handing the free
+ * blocks ended threads left in the caches' pool back to it. */
 void hrc_collect(void) {
   if (HRC_HEAP_TRACED) hrc_thread_attach();
+  hrc_cache_orphans_release();
   hrc_heap_collect();
 }
 
