@@ -78,9 +78,9 @@ static void orphan_caches(hrc_cache_t *c) {
   pthread_mutex_unlock(&orphans_lock);
 }
 
-/* A list from the pool of this size, or NULL (no lock taken while the pool looks empty). */
-static void **orphan_take(size_t words) {
-  if (__atomic_load_n(&orphans[words], __ATOMIC_RELAXED) == NULL) return NULL;
+/* A list from the pool of this size, or NULL. Out of line: the refill asks only while the
+ * pool looks non-empty. */
+static HRC_COLD void **orphan_take(size_t words) {
   pthread_mutex_lock(&orphans_lock);
   void **list = orphans[words];
   if (list != NULL) {
@@ -180,7 +180,8 @@ void *hrc_cache_refill(size_t words) {
   hrc_tls_cache->freed[words] = NULL;
   hrc_tls_cache->nfreed[words] = 0;
   if (HRC_HEAP_TRACED && list == NULL) list = unspill(hrc_tls_cache, words);
-  if (HRC_HEAP_TRACED && list == NULL) list = orphan_take(words);
+  if (HRC_HEAP_TRACED && list == NULL && __atomic_load_n(&orphans[words], __ATOMIC_RELAXED) != NULL)
+    list = orphan_take(words);
   if (list == NULL) list = hrc_heap_alloc_many(words * 8, HRC_CACHE_BATCH);
   hrc_tls_cache->ready[words] = list;
   void **b = hrc_tls_cache->ready[words];
