@@ -59,7 +59,7 @@ static uint64_t orphans_epoch;
 static void orphan_push(void **list, size_t words) {
   if (list == NULL) return;
   list[1] = orphans[words];
-  orphans[words] = list;
+  __atomic_store_n(&orphans[words], list, __ATOMIC_RELAXED); /* refills peek without the lock */
 }
 
 /* A thread ends: its lists go to the pool instead of the collector. */
@@ -84,7 +84,7 @@ static HRC_COLD void **orphan_take(size_t words) {
   pthread_mutex_lock(&orphans_lock);
   void **list = orphans[words];
   if (list != NULL) {
-    orphans[words] = list[1];
+    __atomic_store_n(&orphans[words], (void **)list[1], __ATOMIC_RELAXED);
     list[1] = NULL;
   }
   pthread_mutex_unlock(&orphans_lock);
@@ -95,7 +95,7 @@ static HRC_COLD void **orphan_take(size_t words) {
 static void orphans_hand_back(void) {
   for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) {
     release_spill_list(orphans[w], w);
-    orphans[w] = NULL;
+    __atomic_store_n(&orphans[w], NULL, __ATOMIC_RELAXED);
   }
 }
 
@@ -104,7 +104,7 @@ static void orphans_hand_back(void) {
 static void orphans_release(uint64_t epoch) {
   pthread_mutex_lock(&orphans_lock);
   if (orphans_epoch != epoch) {
-    orphans_epoch = epoch;
+    __atomic_store_n(&orphans_epoch, epoch, __ATOMIC_RELAXED); /* read without the lock */
     orphans_hand_back();
   }
   pthread_mutex_unlock(&orphans_lock);
