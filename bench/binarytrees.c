@@ -20,7 +20,7 @@ typedef struct node_s {
 /* fun make(d) = if d == 0 then Leaf else Node(make(d-1), make(d-1)) */
 static hrc_obj_t *make(int d) {
   if (d == 0) return LEAF;
-  node_t *n = (node_t *)hrc_alloc(sizeof(node_t), NODE, 2);
+  node_t *n = (node_t *)hrc_alloc_acyclic(sizeof(node_t), NODE, 2);
   n->left = make(d - 1);
   n->right = make(d - 1);
   return &n->header;

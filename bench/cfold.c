@@ -22,13 +22,13 @@ typedef struct bin_s { hrc_obj_t header; hrc_obj_t *l, *r; } bin_t; /* Add, Mul 
 #define R(e) (((bin_t *)(e))->r)
 
 static inline hrc_obj_t *Leaf(hrc_reuse_t tok, int tag, intptr_t n) {
-  val_t *v = (val_t *)hrc_alloc_at(tok, sizeof(val_t), (unsigned)tag, 0);
+  val_t *v = (val_t *)hrc_alloc_at_acyclic(tok, sizeof(val_t), (unsigned)tag, 0);
   v->n = n;
   return &v->header;
 }
 
 static inline hrc_obj_t *Bin(hrc_reuse_t tok, int tag, hrc_obj_t *l, hrc_obj_t *r) {
-  bin_t *b = (bin_t *)hrc_alloc_at(tok, sizeof(bin_t), (unsigned)tag, 2);
+  bin_t *b = (bin_t *)hrc_alloc_at_acyclic(tok, sizeof(bin_t), (unsigned)tag, 2);
   b->l = l;
   b->r = r;
   return &b->header;
@@ -60,7 +60,7 @@ static hrc_obj_t *append_op(int op, hrc_obj_t *e0, hrc_obj_t *e3) {
   while (TAG(e0) == op) {
     hrc_obj_t *e1, *e2;
     hrc_reuse_t tok = open_bin(e0, &e1, &e2);
-    bin_t *c = (bin_t *)hrc_alloc_at(tok, sizeof(bin_t), (unsigned)op, 2);
+    bin_t *c = (bin_t *)hrc_alloc_at_acyclic(tok, sizeof(bin_t), (unsigned)op, 2);
     c->l = e1;
     k = hrc_ctx_extend(k, &c->header, &c->r);
     e0 = e2;

@@ -38,7 +38,7 @@ static hrc_obj_t *map(hrc_obj_t *xs, hrc_closure_t *f) {
       tok = HRC_NO_REUSE;
     }
     hrc_obj_t *y = hrc_call1_borrowed(f, x);
-    cons_t *r = (cons_t *)hrc_alloc_at(tok, sizeof(cons_t), CONS, 2);
+    cons_t *r = (cons_t *)hrc_alloc_at_acyclic(tok, sizeof(cons_t), CONS, 2);
     r->head = y;
     k = hrc_ctx_extend(k, &r->header, &r->tail);
     xs = xx;
@@ -75,7 +75,7 @@ static hrc_obj_t *add_r(hrc_closure_t *self, hrc_obj_t *x) {
 static hrc_obj_t *push_x(hrc_closure_t *self, hrc_obj_t *acc) {
   hrc_obj_t *env[1];
   hrc_reuse_t tok = hrc_closure_unpack_reuse(self, env);
-  cons_t *c = (cons_t *)hrc_alloc_at(tok, sizeof(cons_t), CONS, 2);
+  cons_t *c = (cons_t *)hrc_alloc_at_acyclic(tok, sizeof(cons_t), CONS, 2);
   c->head = env[0];
   c->tail = acc;
   return &c->header;
@@ -108,7 +108,7 @@ int main(int argc, char **argv) {
   bench_start();
   hrc_obj_t *xs = NIL;
   for (long i = n; i > 0; i--) {
-    cons_t *c = (cons_t *)hrc_alloc(sizeof(cons_t), CONS, 2);
+    cons_t *c = (cons_t *)hrc_alloc_acyclic(sizeof(cons_t), CONS, 2);
     c->head = hrc_box_int(i % 1000);
     c->tail = xs;
     xs = &c->header;

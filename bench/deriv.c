@@ -23,13 +23,13 @@ typedef struct un_s { hrc_obj_t header; hrc_obj_t *e; } un_t;      /* Ln */
 #define R(e) (((bin_t *)(e))->r)
 
 static inline hrc_obj_t *Val(hrc_reuse_t tok, intptr_t n) {
-  val_t *v = (val_t *)hrc_alloc_at(tok, sizeof(val_t), VAL, 0);
+  val_t *v = (val_t *)hrc_alloc_at_acyclic(tok, sizeof(val_t), VAL, 0);
   v->n = n;
   return &v->header;
 }
 
 static inline hrc_obj_t *Bin(hrc_reuse_t tok, int tag, hrc_obj_t *l, hrc_obj_t *r) {
-  bin_t *b = (bin_t *)hrc_alloc_at(tok, sizeof(bin_t), (unsigned)tag, 2);
+  bin_t *b = (bin_t *)hrc_alloc_at_acyclic(tok, sizeof(bin_t), (unsigned)tag, 2);
   b->l = l;
   b->r = r;
   return &b->header;
@@ -162,7 +162,7 @@ static hrc_obj_t *pow_(hrc_obj_t *x, hrc_obj_t *y) {
 /* ln(x), owned. */
 static hrc_obj_t *ln(hrc_obj_t *x) {
   if (is_val_n(x, 1)) return Val(hrc_drop_reuse(x), 0); /* Val 1 -> Val 0 */
-  un_t *u = (un_t *)hrc_alloc(sizeof(un_t), LN, 1);
+  un_t *u = (un_t *)hrc_alloc_acyclic(sizeof(un_t), LN, 1);
   u->e = x;
   return &u->header;
 }
@@ -212,7 +212,7 @@ int main(int argc, char **argv) {
   int n = argc > 1 ? atoi(argv[1]) : 10;
   enum { X = 1 }; /* the variable's name, interned */
   bench_start();
-  val_t *x = (val_t *)hrc_alloc(sizeof(val_t), VAR, 0);
+  val_t *x = (val_t *)hrc_alloc_acyclic(sizeof(val_t), VAR, 0);
   x->n = X;
   hrc_obj_t *f = pow_(hrc_obj_dup(&x->header), &x->header);
   long c = 0;

@@ -20,7 +20,7 @@ typedef struct cons_s {
 #define TAIL(c) (((cons_t *)(c))->tail)
 
 static inline hrc_obj_t *Cons(hrc_reuse_t tok, hrc_obj_t *h, hrc_obj_t *t) {
-  cons_t *c = (cons_t *)hrc_alloc_at(tok, sizeof(cons_t), CONS, 2);
+  cons_t *c = (cons_t *)hrc_alloc_at_acyclic(tok, sizeof(cons_t), CONS, 2);
   c->head = h;
   c->tail = t;
   return &c->header;

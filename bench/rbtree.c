@@ -42,7 +42,7 @@ typedef struct cons_s {
 /* Node(color, l, k, v, r) built in tok (or freshly allocated when tok is empty). */
 static inline hrc_obj_t *Node(hrc_reuse_t tok, int color, hrc_obj_t *l, int32_t k, int v,
                               hrc_obj_t *r) {
-  node_t *n = (node_t *)hrc_alloc_at(tok, sizeof(node_t), NODE, 2);
+  node_t *n = (node_t *)hrc_alloc_at_acyclic(tok, sizeof(node_t), NODE, 2);
   n->left = l;
   n->right = r;
   n->key = k;
@@ -186,7 +186,7 @@ static long count_true(hrc_obj_t *t, long acc) {
 }
 
 static hrc_obj_t *Cons(hrc_obj_t *h, hrc_obj_t *t) {
-  cons_t *c = (cons_t *)hrc_alloc(sizeof(cons_t), CONS, 2);
+  cons_t *c = (cons_t *)hrc_alloc_acyclic(sizeof(cons_t), CONS, 2);
   c->head = h;
   c->tail = t;
   return &c->header;

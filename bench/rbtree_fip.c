@@ -37,7 +37,7 @@ typedef struct cell_s { /* Node(c, a, k, v, b), NodeR(c, a=left, k, v, b=zip), N
 /* Build a cell in tok (or a fresh one). */
 static inline hrc_obj_t *Cell(hrc_reuse_t tok, int tag, int color, hrc_obj_t *a, int32_t k, int v,
                               hrc_obj_t *b) {
-  cell_t *n = (cell_t *)hrc_alloc_at(tok, sizeof(cell_t), (unsigned)tag, 2);
+  cell_t *n = (cell_t *)hrc_alloc_at_acyclic(tok, sizeof(cell_t), (unsigned)tag, 2);
   n->a = a;
   n->b = b;
   n->key = k;

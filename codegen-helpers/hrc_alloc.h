@@ -105,11 +105,12 @@ static inline uint8_t hrc_size_words(size_t size) {
 }
 
 /* Fill in the header of a freshly allocated or reused block. */
-static inline void hrc_header_init(hrc_obj_t *o, size_t size, unsigned tag, unsigned scan) {
+static inline void hrc_header_init(hrc_obj_t *o, size_t size, unsigned tag, unsigned scan,
+                                   unsigned flags) {
   o->rc = HRC_RC_UNIQUE;
   o->tag = (uint8_t)tag;
   o->scan = (uint8_t)scan;
-  o->flags = 0;
+  o->flags = (uint8_t)flags;
   o->words = hrc_size_words(size);
 }
 
@@ -131,7 +132,8 @@ static inline void hrc_stats_alloc(unsigned tag, size_t bytes) {
  * hrc_out_of_memory_value(), which a deferred call can recover. Fast path: a pop from this
  * thread's cache; the conditions before it fold away when the arguments are constants, and
  * the checked build always takes the checked library path. */
-static inline hrc_obj_t *hrc_alloc(size_t size, unsigned tag, unsigned scan) {
+static inline hrc_obj_t *hrc_alloc_flagged(size_t size, unsigned tag, unsigned scan,
+                                           unsigned flags) {
 #if !HRC_DEBUG && HRC_COUNTING
   size_t words = (size + 7) / 8;
   bool plain = (tag <= HRC_TAG_MAX_CTOR || (tag == HRC_TAG_CLOSURE && scan >= 1)) &&
@@ -142,7 +144,7 @@ static inline hrc_obj_t *hrc_alloc(size_t size, unsigned tag, unsigned scan) {
     hrc_obj_t *o = (hrc_obj_t *)cache->ready[words];
     if (HRC_LIKELY(o != NULL)) {
       cache->ready[words] = *(void **)o;
-      hrc_header_init(o, size, tag, scan);
+      hrc_header_init(o, size, tag, scan, flags);
 #if HRC_WITH_STATS
       hrc_stats_alloc(tag, words * 8);
 #endif
@@ -150,7 +152,20 @@ static inline hrc_obj_t *hrc_alloc(size_t size, unsigned tag, unsigned scan) {
     }
   }
 #endif
-  return hrc_alloc_slow(size, tag, scan);
+  hrc_obj_t *o = hrc_alloc_slow(size, tag, scan);
+  o->flags |= (uint8_t)flags;
+  return o;
+}
+
+static inline hrc_obj_t *hrc_alloc(size_t size, unsigned tag, unsigned scan) {
+  return hrc_alloc_flagged(size, tag, scan, 0);
+}
+
+/* hrc_alloc for a constructor of a type that cannot reach a mutable cell (every type of a
+ * pure language without references): the object is flagged acyclic (hrc_set_acyclic) at no
+ * cost, and in hybrid its decrements are never counted as evidence of cyclic garbage. */
+static inline hrc_obj_t *hrc_alloc_acyclic(size_t size, unsigned tag, unsigned scan) {
+  return hrc_alloc_flagged(size, tag, scan, HRC_FLAG_ACYCLIC);
 }
 
 #if HRC_WITH_STATS
@@ -173,16 +188,20 @@ static inline void hrc_stats_reuse(hrc_obj_t *tok, size_t size, unsigned tag) {
 
 /* Allocate into a reuse token when there is one, else from the heap. The token's block must be
  * at least size bytes (Perceus pairs equal sizes; the debug build checks it). */
-static inline hrc_obj_t *hrc_alloc_at(hrc_reuse_t tok, size_t size, unsigned tag, unsigned scan) {
+static inline hrc_obj_t *hrc_alloc_at_flagged(hrc_reuse_t tok, size_t size, unsigned tag,
+                                              unsigned scan, unsigned flags) {
 #if !HRC_COUNTING
   (void)tok; /* always empty in pure tracing */
-  return hrc_alloc(size, tag, scan);
+  return hrc_alloc_flagged(size, tag, scan, flags);
 #endif
-  if (tok == NULL) return hrc_alloc(size, tag, scan);
+  if (tok == NULL) return hrc_alloc_flagged(size, tag, scan, flags);
 #if defined(HRC_MODE_HYBRID)
   /* A pointer-free payload's block is never scanned by the collector: not for reuse. */
-  if (HRC_UNLIKELY(tok->flags & HRC_FLAG_ATOMIC))
-    return hrc_alloc_refused_cold(tok, size, tag, scan);
+  if (HRC_UNLIKELY(tok->flags & HRC_FLAG_ATOMIC)) {
+    hrc_obj_t *o = hrc_alloc_refused_cold(tok, size, tag, scan);
+    o->flags |= (uint8_t)flags;
+    return o;
+  }
 #endif
   HRC_CHECK_TOKEN(tok, size, scan);
 #if HRC_WITH_STATS
@@ -192,8 +211,18 @@ static inline hrc_obj_t *hrc_alloc_at(hrc_reuse_t tok, size_t size, unsigned tag
   /* The heap limit's count knows a cache-class block by its header's size (heap/mimalloc). */
   if (HRC_UNLIKELY(tok->words != hrc_size_words(size))) hrc_heap_recount_cold(tok, size);
 #endif
-  hrc_header_init(tok, size, tag, scan);
+  hrc_header_init(tok, size, tag, scan, flags);
   return tok;
+}
+
+static inline hrc_obj_t *hrc_alloc_at(hrc_reuse_t tok, size_t size, unsigned tag, unsigned scan) {
+  return hrc_alloc_at_flagged(tok, size, tag, scan, 0);
+}
+
+/* hrc_alloc_at for a constructor of an acyclic type (hrc_alloc_acyclic). */
+static inline hrc_obj_t *hrc_alloc_at_acyclic(hrc_reuse_t tok, size_t size, unsigned tag,
+                                              unsigned scan) {
+  return hrc_alloc_at_flagged(tok, size, tag, scan, HRC_FLAG_ACYCLIC);
 }
 
 /* Release a reference, returning the object's memory as a token when it was the last one

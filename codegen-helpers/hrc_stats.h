@@ -29,6 +29,16 @@
   X(recovers, "panics recovered")                                                                  \
   X(out_of_memory, "allocations that ran out of memory (panics)")
 
+/* Why the tracer ran a collection (gc, hybrid; heap/bdwgc/policy.c). */
+typedef enum hrc_gc_cause_e {
+  HRC_GC_EVIDENCE, /* hybrid: possible cycle roots passed the policy's threshold */
+  HRC_GC_GARBAGE,  /* hybrid: blocks left to the collector reached the heap in use */
+  HRC_GC_GROWTH,   /* the heap grew: hybrid's safety net (HRC_GC_GROWTH), gc's bdwgc trigger */
+  HRC_GC_EXPLICIT, /* hrc_collect */
+  HRC_GC_LIMIT,    /* the heap limit was reached (hybrid; gc's count it as growth) */
+  HRC_GC_CAUSES
+} hrc_gc_cause_t;
+
 /* Per-thread counters, in a record each registered thread owns (so the library's static TLS
  * holds one pointer, not the 2 KiB of counters: a library using hrc can be dlopen'ed). live_*
  * may go negative in one thread when another thread frees what it allocated; their sums over
@@ -57,9 +67,15 @@ typedef struct hrc_stats_report_s {
   int64_t gc_pause_ns;        /* their total pause */
   int64_t gc_max_pause_ns;    /* the longest one */
   int64_t heap_bytes;         /* bdwgc heap size now (gc, hybrid) */
-  int64_t gc_reclaimed_bytes; /* reclaimed by the tracer's sweeps: cycles, survivors of
-                                 cycles, and blocks RC freed that no cache kept (bdwgc's
-                                 approximate count; it cannot tell them apart) */
+  int64_t gc_reclaimed_bytes; /* reclaimed by the tracer's sweeps: garbage it found and blocks
+                                 RC left to it (bdwgc's approximate count) */
+  int64_t gc_left_bytes;      /* of those, blocks RC freed and left to the collector (hybrid:
+                                 caches' overflow, pointer-free blocks, bdwgc's size classes) */
+  int64_t gc_in_use_after;    /* heap in use when the last collection ended: live data as the
+                                 heap knows it (an upper bound: lazily swept garbage counts) */
+  int64_t gc_by_cause[HRC_GC_CAUSES];       /* collections by cause */
+  int64_t gc_found_by_cause[HRC_GC_CAUSES]; /* garbage their sweeps found, beyond what RC left
+                                               to the collector, by the collection's cause */
   int64_t live_by_tag[256];
 } hrc_stats_report_t;
 

@@ -63,6 +63,8 @@ typedef struct hrc_heap_settings_s {
   bool show_warnings;           /* HRC_GC_WARNINGS: the collector's own warnings */
   bool keep_interior_pointers;  /* HRC_GC_INTERIOR_POINTERS: the collector's default kept */
   uint64_t candidate_threshold; /* HRC_GC_CANDIDATES: the cycle policy's first threshold */
+  uint64_t growth_factor;       /* HRC_GC_GROWTH: the policy's safety net, 0 for the heap's own */
+  uint64_t growth_min;          /* HRC_GC_GROWTH_MIN: no growth collection below this heap size */
 } hrc_heap_settings_t;
 
 /* Once per process, before the first block: start the heap. */
@@ -97,6 +99,8 @@ HRC_HIDDEN HRC_NORETURN void hrc_heap_thread_end(void);
  *     moves);
  *   void hrc_heap_free_list(void *list, size_t size): give back a list of cache-class blocks
  *     of size bytes linked through their first words;
+ *   void hrc_heap_leave(void *p, size_t size): give back a pointer-free block of size bytes
+ *     that fits a cache class (a traced heap leaves it to the next collection, and counts it);
  *   void hrc_heap_pace(void): the refill hook: a thread's cache ran dry, a good moment to
  *     decide on a collection. */
 /* Whether p is a block of this heap; asked only outside the span below. */
@@ -128,6 +132,8 @@ HRC_HIDDEN void hrc_heap_roots_each(void (*fn)(void *lo, void *hi));
 HRC_HIDDEN void hrc_heap_collect(void);
 /* The cycle policy's threshold of suspect decrements (hrc_gc_set_candidate_threshold). */
 HRC_HIDDEN void hrc_heap_set_candidate_threshold(uint64_t n);
+/* The policy's growth safety net (hrc_gc_set_growth; a traced heap under counting only). */
+HRC_HIDDEN void hrc_heap_set_growth(unsigned factor, size_t min_bytes);
 /* How far the heap may grow between collections (hrc_gc_set_divisor). */
 HRC_HIDDEN void hrc_heap_set_divisor(unsigned divisor);
 
@@ -143,11 +149,14 @@ HRC_HIDDEN size_t hrc_heap_bytes(void);
 
 typedef struct hrc_heap_stats_s {
   int64_t collections;
-  int64_t policy_collections; /* of which the cycle policy ran */
   int64_t pause_ns;
   int64_t max_pause_ns;
   int64_t heap_bytes;
   int64_t reclaimed_bytes; /* bytes the collector's sweeps have reclaimed so far */
+  int64_t left_bytes;      /* bytes freed blocks left to the collector (hrc_heap_free...) */
+  int64_t in_use_after;    /* heap in use when the last collection ended */
+  int64_t by_cause[HRC_GC_CAUSES];
+  int64_t found_by_cause[HRC_GC_CAUSES]; /* reclaimed beyond what was left, per cause */
 } hrc_heap_stats_t;
 /* The heap's figures (zeros without a tracer). */
 HRC_HIDDEN void hrc_heap_stats(hrc_heap_stats_t *s);

@@ -65,7 +65,8 @@ hrc_obj_t *hrc_alloc_object(size_t size, unsigned tag, unsigned scan, bool atomi
   hrc_thread_ensure();
   hrc_obj_t *o = hrc_block_alloc(size, atomic);
   if (HRC_UNLIKELY(o == NULL)) o = hrc_block_alloc_failed(size, atomic);
-  hrc_header_init(o, size, tag, scan);
+  /* No scanned field, no cycle through it: never evidence of cyclic garbage. */
+  hrc_header_init(o, size, tag, scan, scan == 0 ? HRC_FLAG_ACYCLIC : 0);
   if (HRC_HEAP_TRACED && atomic) o->flags |= HRC_FLAG_ATOMIC;
   return o;
 }

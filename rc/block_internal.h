@@ -32,6 +32,7 @@ static inline hrc_obj_t *hrc_block_alloc(size_t size, bool atomic) {
   if (HRC_LIKELY(cacheable && hrc_cache_fits(words))) return hrc_cache_pop(words);
 #endif
   bool scanned = !atomic;
+  hrc_heap_pace(); /* blocks the caches do not hold never pass a refill */
   if (HRC_UNLIKELY(size > SIZE_MAX - BLOCK_PREFIX)) return NULL;
   char *p = hrc_heap_alloc(size + BLOCK_PREFIX, scanned);
   if (HRC_UNLIKELY(p == NULL)) return NULL;
@@ -68,7 +69,8 @@ static inline void hrc_block_release(hrc_obj_t *o) {
     /* Never cached (a traced heap keeps pointer-free memory apart): a small block is left to
      * the next collection, a larger one given back now (dropped 100 MB strings stayed in
      * hybrid's heap until a collection found them). */
-    if (!hrc_cache_fits(words)) hrc_heap_free(o);
+    if (hrc_cache_fits(words)) hrc_heap_leave(o, words * 8);
+    else hrc_heap_free(o);
     return;
   }
   if (HRC_LIKELY(hrc_cache_fits(words))) {

@@ -11,6 +11,19 @@ void hrc_collect(void) {
   hrc_heap_collect();
 }
 
-void hrc_gc_set_candidate_threshold(uint64_t n) { hrc_heap_set_candidate_threshold(n); }
+/* The knobs start the runtime first, so that its start-up (which applies the environment's
+ * values) does not overwrite them. */
+void hrc_gc_set_candidate_threshold(uint64_t n) {
+  hrc_thread_ensure();
+  hrc_heap_set_candidate_threshold(n);
+}
 
-void hrc_gc_set_divisor(unsigned divisor) { hrc_heap_set_divisor(divisor); }
+void hrc_gc_set_divisor(unsigned divisor) {
+  hrc_thread_ensure();
+  hrc_heap_set_divisor(divisor);
+}
+
+void hrc_gc_set_growth(unsigned factor, size_t min_bytes) {
+  hrc_thread_ensure();
+  if (HRC_HEAP_TRACED && HRC_COUNTING) hrc_heap_set_growth(factor, min_bytes);
+}

@@ -22,6 +22,7 @@ static inline bool release_child(hrc_obj_t *c) {
   uint32_t rc = hrc_rc_load(c);
   if ((int32_t)rc > 0) {
     hrc_rc_store(c, rc - 1);
+    hrc_note_suspect(c);
     return false;
   }
   if (rc == HRC_RC_UNIQUE) return true;
@@ -202,6 +203,7 @@ void hrc_drop_slow(hrc_obj_t *o) {
     free_dead(o);
   } else if (rc < HRC_RC_SHARED) {
     hrc_rc_store(o, rc - 1);
+    hrc_note_suspect(o);
   } else if (hrc_shared_release(o)) {
     free_dead(o);
   }

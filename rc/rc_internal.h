@@ -39,6 +39,18 @@ HRC_HIDDEN hrc_obj_t *hrc_alloc_object(size_t size, unsigned tag, unsigned scan,
 /* Give up one reference to a non-local object (shared, sticky, immortal); true if it died. */
 HRC_HIDDEN bool hrc_shared_release(hrc_obj_t *o);
 
+/* Hybrid's evidence (hrc_object.h, heap/bdwgc/policy.c): a decrement by a dying parent left
+ * a local count above zero. Counted like the generated code's drops: once per object, objects
+ * flagged acyclic never. A cascade reaching into a cycle (a dropped head pointing into a ring)
+ * is such a decrement, and the drop of the head alone is not. */
+static inline void hrc_note_suspect(hrc_obj_t *o) {
+  if (!(HRC_COUNTING && HRC_HEAP_TRACED)) return;
+  if (!(o->flags & (HRC_FLAG_ACYCLIC | HRC_FLAG_SUSPECT))) {
+    o->flags |= HRC_FLAG_SUSPECT; /* a local count: only this thread writes the header */
+    hrc_tls_cycle_candidates++;
+  }
+}
+
 /* The scanned slots of any object, arrays included; *n receives their count. */
 static inline hrc_obj_t **hrc_slots(hrc_obj_t *o, size_t *n) {
   if (HRC_UNLIKELY(o->scan == HRC_SCAN_ARRAY)) {

@@ -37,6 +37,17 @@ void hrc_dup_cold(hrc_obj_t *o, uint32_t n) {
   }
 }
 
+/* Hybrid's evidence for shared and sticky objects (hrc_note_suspect does local ones): a
+ * reference given up that did not free the object. Several threads may do this at once, so the
+ * flag is set atomically and the thread that sets it counts. */
+static void note_shared_suspect(hrc_obj_t *o) {
+  if (!(HRC_COUNTING && HRC_HEAP_TRACED)) return;
+  uint8_t flags = __atomic_load_n(&o->flags, __ATOMIC_RELAXED);
+  if (flags & (HRC_FLAG_ACYCLIC | HRC_FLAG_SUSPECT)) return;
+  if (!(__atomic_fetch_or(&o->flags, HRC_FLAG_SUSPECT, __ATOMIC_RELAXED) & HRC_FLAG_SUSPECT))
+    hrc_tls_cycle_candidates++;
+}
+
 /* Give up one reference to a shared, sticky or immortal object; true when it was the last.
  * The count is read with acquire (a plain load on x86-64) and a failed CAS re-reads it with
  * acquire, so seeing the last reference synchronises with every other thread's release
@@ -45,11 +56,14 @@ void hrc_dup_cold(hrc_obj_t *o, uint32_t n) {
 bool hrc_shared_release(hrc_obj_t *o) {
   uint32_t rc = __atomic_load_n(&o->rc, __ATOMIC_ACQUIRE);
   for (;;) {
-    if (rc >= HRC_RC_STICKY) return false;
-    if (rc == HRC_RC_SHARED) return true; /* ours alone: nobody else can change it any more */
+    if (rc == HRC_RC_IMMORTAL) return false; /* static data, maybe read-only: never written */
+    if (rc >= HRC_RC_STICKY) break;          /* RC will never free it: evidence, below */
+    if (rc == HRC_RC_SHARED) return true;    /* ours alone: nobody else can change it any more */
     if (__atomic_compare_exchange_n(&o->rc, &rc, rc - 1, true, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
-      return false;
+      break;
   }
+  note_shared_suspect(o);
+  return false;
 }
 
 /* A growable stack of objects for hrc_share; starts in place, grows on the C heap. */

@@ -22,11 +22,17 @@ static void add_collector(hrc_stats_report_t *r) {
   hrc_heap_stats_t h;
   hrc_heap_stats(&h);
   r->collections = h.collections;
-  r->policy_collections = h.policy_collections;
+  r->policy_collections = h.by_cause[HRC_GC_EVIDENCE];
   r->gc_pause_ns = h.pause_ns;
   r->gc_max_pause_ns = h.max_pause_ns;
   r->heap_bytes = h.heap_bytes;
   r->gc_reclaimed_bytes = h.reclaimed_bytes;
+  r->gc_left_bytes = h.left_bytes;
+  r->gc_in_use_after = h.in_use_after;
+  for (int c = 0; c < HRC_GC_CAUSES; c++) {
+    r->gc_by_cause[c] = h.by_cause[c];
+    r->gc_found_by_cause[c] = h.found_by_cause[c];
+  }
 }
 
 static bool stats_wanted(void) { return hrc_option(HRC_OPTION_STATS) != 0; }
@@ -202,6 +208,27 @@ static const char *tag_name(int tag, char *buf, size_t len) {
   }
 }
 
+/* The tracer's part of the report: collections and what they found, by cause. */
+static void print_collector(const hrc_stats_report_t *r) {
+  static const char *const causes[HRC_GC_CAUSES] = {"evidence", "garbage", "growth", "explicit",
+                                                    "limit"};
+  fprintf(stderr, "  %-28s %lld (", "collections", (long long)r->collections);
+  for (int c = 0; c < HRC_GC_CAUSES; c++)
+    fprintf(stderr, "%s%s %lld", c ? ", " : "", causes[c], (long long)r->gc_by_cause[c]);
+  int64_t found = 0;
+  for (int c = 0; c < HRC_GC_CAUSES; c++) found += r->gc_found_by_cause[c];
+  fprintf(stderr, ")\n  %-28s %lld bytes (", "garbage the tracer found", (long long)found);
+  for (int c = 0; c < HRC_GC_CAUSES; c++)
+    fprintf(stderr, "%s%s %lld", c ? ", " : "", causes[c], (long long)r->gc_found_by_cause[c]);
+  fprintf(stderr, ")\n");
+  fprintf(stderr, "  %-28s %.1f total, %.1f longest\n", "collection pauses (ms)",
+          r->gc_pause_ns / 1e6, r->gc_max_pause_ns / 1e6);
+  fprintf(stderr, "  %-28s %lld\n", "bdwgc heap bytes", (long long)r->heap_bytes);
+  fprintf(stderr, "  %-28s %lld\n", "in use after last collection", (long long)r->gc_in_use_after);
+  fprintf(stderr, "  %-28s %lld\n", "bytes rc left to the tracer", (long long)r->gc_left_bytes);
+  fprintf(stderr, "  %-28s %lld\n", "bytes reclaimed by tracer", (long long)r->gc_reclaimed_bytes);
+}
+
 void hrc_stats_print(void) {
   (void)hrc_option(HRC_OPTION_STATS); /* a bad variable stops here, before any report line */
   hrc_stats_report_t r;
@@ -215,24 +242,19 @@ void hrc_stats_print(void) {
 #define HRC_STATS_LINE(name, desc) fprintf(stderr, "  %-28s %lld\n", desc, (long long)r.name);
   HRC_STATS_COUNTERS(HRC_STATS_LINE)
 #undef HRC_STATS_LINE
-  fprintf(stderr, "  %-28s %lld\n", HRC_HEAP_TRACED ? "objects not freed by rc" : "live objects",
-          (long long)r.live_objects);
-  fprintf(stderr, "  %-28s %lld\n", "live bytes", (long long)r.live_bytes);
-  fprintf(stderr, "  %-28s %lld\n", "peak live bytes", (long long)r.peak_live_bytes);
+  /* A traced heap reclaims what RC did not free without telling RC: there, RC's figures are
+   * what it did not free (live, or reclaimed by the tracer), and live data is the heap's. */
+  const char *kept = HRC_HEAP_TRACED ? "not freed by rc" : "live";
+  fprintf(stderr, "  objects %-20s %lld\n", kept, (long long)r.live_objects);
+  fprintf(stderr, "  bytes %-22s %lld\n", kept, (long long)r.live_bytes);
+  fprintf(stderr, "  peak bytes %-17s %lld\n", kept, (long long)r.peak_live_bytes);
   fprintf(stderr, "  %-28s %zu\n", "cached bytes (this thread)", hrc_cache_bytes());
-  if (HRC_HEAP_TRACED) {
-    fprintf(stderr, "  %-28s %lld (%lld by cycle evidence)\n", "collections",
-            (long long)r.collections, (long long)r.policy_collections);
-    fprintf(stderr, "  %-28s %.1f total, %.1f longest\n", "collection pauses (ms)",
-            r.gc_pause_ns / 1e6, r.gc_max_pause_ns / 1e6);
-    fprintf(stderr, "  %-28s %lld\n", "bdwgc heap bytes", (long long)r.heap_bytes);
-    fprintf(stderr, "  %-28s %lld\n", "bytes reclaimed by tracer", (long long)r.gc_reclaimed_bytes);
-  }
+  if (HRC_HEAP_TRACED) print_collector(&r);
   for (int t = 0; t < 256; t++) {
     char buf[16];
     if (r.live_by_tag[t] != 0)
-      fprintf(stderr, "    live %-23s %lld\n", tag_name(t, buf, sizeof buf),
-              (long long)r.live_by_tag[t]);
+      fprintf(stderr, "    %s %-*s %lld\n", HRC_HEAP_TRACED ? "not freed by rc," : "live",
+              HRC_HEAP_TRACED ? 11 : 23, tag_name(t, buf, sizeof buf), (long long)r.live_by_tag[t]);
   }
 }
 

@@ -85,6 +85,8 @@ static void process_init(void) {
       .show_warnings = hrc_option(HRC_OPTION_GC_WARNINGS) != 0,
       .keep_interior_pointers = hrc_option(HRC_OPTION_GC_INTERIOR_POINTERS) != 0,
       .candidate_threshold = hrc_option(HRC_OPTION_GC_CANDIDATES),
+      .growth_factor = hrc_option(HRC_OPTION_GC_GROWTH),
+      .growth_min = hrc_option(HRC_OPTION_GC_GROWTH_MIN),
   };
   hrc_heap_process_init(&settings);
   hrc_stats_process_init();

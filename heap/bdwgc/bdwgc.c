@@ -33,23 +33,71 @@ static int64_t collections, pause_ns, max_pause_ns, started_ns;
 uint64_t hrc_bdwgc_epoch;                  /* collections so far (heap_inline.h) */
 static HRC_THREAD_LOCAL int attached_here; /* 1 when hrc registered this thread with bdwgc */
 
+/* Collections by cause, and what each one's sweeps found. A collection's sweeps run lazily
+ * until the next one starts (its window); what they reclaim in it, less the blocks RC left to
+ * the collector before it (already garbage when it marked), is the garbage it found. */
+static int64_t by_cause[HRC_GC_CAUSES], found_by_cause[HRC_GC_CAUSES];
+static int last_cause = -1;         /* the cause of the collection whose window is open */
+static uint64_t reclaimed_at_start; /* bdwgc's reclaimed bytes when it started */
+static uint64_t left_window;   /* bytes left to the collector before it, since the one before */
+static uint64_t left_at_start; /* bytes left so far, when it started */
+static size_t in_use_after;    /* heap in use when the last collection ended */
+static size_t heap_limit;      /* hrc_heap_set_limit's, 0 for none */
+static HRC_THREAD_LOCAL int asked_cause; /* 1 + the cause this thread's collection is for */
+
 static int64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* bdwgc's collection events (called with its lock held): count and time the pauses. */
+static uint64_t handed_back; /* bytes left to the collector so far (count_handed_back) */
+
+/* bdwgc's reclaimed bytes so far, with its lock held. */
+static uint64_t reclaimed_locked(void) {
+  struct GC_prof_stats_s prof;
+  GC_get_prof_stats_unsafe(&prof, sizeof prof);
+  return (uint64_t)prof.reclaimed_bytes_before_gc + (uint64_t)prof.bytes_reclaimed_since_gc;
+}
+
+/* What the open window's sweeps found so far, beyond the blocks left before it. */
+static uint64_t found_in_window(uint64_t reclaimed_now) {
+  uint64_t reclaimed = reclaimed_now - reclaimed_at_start;
+  return reclaimed > left_window ? reclaimed - left_window : 0;
+}
+
+/* A collection starts: close the last one's window, open this one's under its cause. */
+static void on_start(void) {
+  uint64_t reclaimed = reclaimed_locked();
+  uint64_t left = __atomic_load_n(&handed_back, __ATOMIC_RELAXED);
+  if (last_cause >= 0)
+    __atomic_add_fetch(&found_by_cause[last_cause], (int64_t)found_in_window(reclaimed),
+                       __ATOMIC_RELAXED);
+  /* Nobody asked: bdwgc's trigger (growth), or its retry before failing at the limit. */
+  bool at_limit = heap_limit != 0 && GC_get_heap_size() + HRC_HEAP_GRANULE * 64 >= heap_limit;
+  int cause = asked_cause > 0 ? asked_cause - 1 : at_limit ? HRC_GC_LIMIT : HRC_GC_GROWTH;
+  __atomic_store_n(&last_cause, cause, __ATOMIC_RELAXED);
+  __atomic_add_fetch(&by_cause[cause], 1, __ATOMIC_RELAXED);
+  reclaimed_at_start = reclaimed;
+  left_window = left - left_at_start;
+  left_at_start = left;
+  __atomic_store_n(&started_ns, now_ns(), __ATOMIC_RELAXED);
+}
+
+/* bdwgc's collection events (called with its lock held): count, time and attribute them. */
 static void on_collection_event(GC_EventType event) {
   if (event == GC_EVENT_START) {
-    __atomic_store_n(&started_ns, now_ns(), __ATOMIC_RELAXED);
+    on_start();
   } else if (event == GC_EVENT_END) {
     int64_t took = now_ns() - __atomic_load_n(&started_ns, __ATOMIC_RELAXED);
+    __atomic_store_n(&in_use_after, GC_get_heap_size() - GC_get_free_bytes(), __ATOMIC_RELAXED);
     __atomic_add_fetch(&collections, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&hrc_bdwgc_epoch, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&pause_ns, took, __ATOMIC_RELAXED);
     if (took > __atomic_load_n(&max_pause_ns, __ATOMIC_RELAXED))
       __atomic_store_n(&max_pause_ns, took, __ATOMIC_RELAXED);
+    hrc_policy_on_collection(in_use_after, left_at_start);
+    GC_set_min_bytes_allocd(hrc_policy_growth_bytes(in_use_after));
   }
 }
 
@@ -83,13 +131,31 @@ void hrc_heap_process_init(const hrc_heap_settings_t *settings) {
   GC_set_push_other_roots(push_declared_roots);
   if (HRC_COUNTING) {
     /* hybrid: RC frees garbage eagerly, so the heap mostly grows with live data, and a
-     * collection then marks it all to reclaim little: let it grow by its own size between
-     * collections (bdwgc's default divisor 3 lets it grow by a third) unless
-     * GC_FREE_SPACE_DIVISOR says otherwise (measurements: docs/backstop.md). */
+     * collection then marks it all to reclaim little: bdwgc grows the heap by its own size
+     * when it must grow (its default divisor 3: by a third) unless GC_FREE_SPACE_DIVISOR says
+     * otherwise; its own trigger waits for the policy's growth figure (hrc_heap_set_growth),
+     * and it collects once before failing at the heap limit (its retry). Measurements:
+     * docs/backstop.md. */
     const char *divisor = getenv("GC_FREE_SPACE_DIVISOR");
     if (divisor == NULL || *divisor == '\0') GC_set_free_space_divisor(1);
+    GC_set_max_retries(1);
   }
-  hrc_policy_init(settings->candidate_threshold);
+  hrc_policy_init(settings);
+  if (HRC_COUNTING) hrc_heap_set_growth((unsigned)settings->growth_factor, settings->growth_min);
+}
+
+/* Under bdwgc's lock: the allocation that starts bdwgc's own collection, from the policy. */
+static void *set_growth_locked(void *unused) {
+  (void)unused;
+  GC_set_min_bytes_allocd(hrc_policy_growth_bytes(in_use_after));
+  return NULL;
+}
+
+/* Hybrid: bdwgc's own trigger is the policy's safety net: it collects (instead of growing the
+ * heap) once the bytes allocated since the last collection reach what the policy says. */
+void hrc_heap_set_growth(unsigned factor, size_t min_bytes) {
+  hrc_policy_set_growth(factor, min_bytes);
+  GC_call_with_alloc_lock(set_growth_locked, NULL);
 }
 
 bool hrc_heap_thread_enter(void) {
@@ -123,18 +189,22 @@ void hrc_heap_thread_end(void) { GC_pthread_exit(NULL); }
 
 /* ---- blocks ---- */
 
-/* Bytes handed back to the collector: the process's total, and this thread's part not yet
- * added to it (added every HRC_CACHE_TRIM_BYTES and whenever a list is handed back). */
-static uint64_t handed_back;
-static HRC_THREAD_LOCAL uint64_t handed_back_here;
+/* Bytes handed back to the collector: the process's total (handed_back, above), and this
+ * thread's part not yet added to it (added every HRC_CACHE_TRIM_BYTES and whenever a list is
+ * handed back). */
+HRC_THREAD_LOCAL uint64_t hrc_bdwgc_left_here;
+
+/* Add this thread's part to the total; the policy may want a collection for it. */
+void hrc_bdwgc_left_flush(void) {
+  uint64_t all = __atomic_add_fetch(&handed_back, hrc_bdwgc_left_here, __ATOMIC_RELAXED);
+  hrc_bdwgc_left_here = 0;
+  hrc_policy_on_left(all);
+}
 
 /* Count bytes handed back; `now`: add this thread's part to the total at once. */
 static void count_handed_back(size_t bytes, bool now) {
-  handed_back_here += bytes;
-  if (now || handed_back_here >= HRC_CACHE_TRIM_BYTES) {
-    __atomic_add_fetch(&handed_back, handed_back_here, __ATOMIC_RELAXED);
-    handed_back_here = 0;
-  }
+  hrc_bdwgc_left_here += bytes;
+  if (now || hrc_bdwgc_left_here >= HRC_CACHE_TRIM_BYTES) hrc_bdwgc_left_flush();
 }
 
 uint64_t hrc_bdwgc_handed_back(void) { return __atomic_load_n(&handed_back, __ATOMIC_RELAXED); }
@@ -189,11 +259,29 @@ void hrc_heap_free_root(void *p) { GC_free(p); }
  * The first pass is a plain GC_gcollect: with GC_gcollect_and_unmap alone the fuzzer's
  * strict check (tests/fuzz: nothing unrooted survives hrc_collect) failed 2 runs in 10. */
 void hrc_heap_collect(void) {
+  asked_cause = 1 + HRC_GC_EXPLICIT;
   GC_gcollect();
   if (GC_get_free_bytes() >= ((size_t)1 << 20)) GC_gcollect_and_unmap();
+  asked_cause = 0;
 }
 
-void hrc_bdwgc_collect(void) { GC_gcollect(); }
+void hrc_bdwgc_collect(hrc_gc_cause_t cause) {
+  asked_cause = 1 + (int)cause;
+  GC_gcollect();
+  asked_cause = 0;
+}
+
+/* Under bdwgc's lock, as its counters want. */
+static void *found_locked(void *out) {
+  *(uint64_t *)out = found_in_window(reclaimed_locked());
+  return NULL;
+}
+
+uint64_t hrc_bdwgc_found_so_far(void) {
+  uint64_t found = 0;
+  GC_call_with_alloc_lock(found_locked, &found);
+  return found;
+}
 
 void hrc_heap_set_divisor(unsigned d) { GC_set_free_space_divisor(d == 0 ? 1 : d); }
 
@@ -202,18 +290,34 @@ size_t hrc_bdwgc_in_use(void) { return GC_get_heap_size() - GC_get_free_bytes();
 /* ---- the limit and the figures ---- */
 
 /* bdwgc collects before it would grow past the limit; free space between collections counts. */
-void hrc_heap_set_limit(size_t bytes) { GC_set_max_heap_size(bytes); }
+void hrc_heap_set_limit(size_t bytes) {
+  __atomic_store_n(&heap_limit, bytes, __ATOMIC_RELAXED);
+  GC_set_max_heap_size(bytes);
+}
 
 /* The heap less its free bytes (unmapped memory is in neither). */
 size_t hrc_heap_bytes(void) { return GC_get_heap_size() - GC_get_free_bytes(); }
 
+/* Under bdwgc's lock: the figures, the open window's finds included. */
+static void *stats_locked(void *out) {
+  hrc_heap_stats_t *s = out;
+  uint64_t reclaimed = reclaimed_locked();
+  s->reclaimed_bytes = (int64_t)reclaimed;
+  for (int c = 0; c < HRC_GC_CAUSES; c++) {
+    s->by_cause[c] = by_cause[c];
+    s->found_by_cause[c] = found_by_cause[c];
+  }
+  if (last_cause >= 0) s->found_by_cause[last_cause] += (int64_t)found_in_window(reclaimed);
+  s->in_use_after = (int64_t)in_use_after;
+  return NULL;
+}
+
 void hrc_heap_stats(hrc_heap_stats_t *s) {
+  memset(s, 0, sizeof *s);
   s->collections = __atomic_load_n(&collections, __ATOMIC_RELAXED);
-  s->policy_collections = hrc_policy_collections();
   s->pause_ns = __atomic_load_n(&pause_ns, __ATOMIC_RELAXED);
   s->max_pause_ns = __atomic_load_n(&max_pause_ns, __ATOMIC_RELAXED);
   s->heap_bytes = (int64_t)GC_get_heap_size();
-  struct GC_prof_stats_s prof;
-  GC_get_prof_stats(&prof, sizeof prof);
-  s->reclaimed_bytes = (int64_t)(prof.reclaimed_bytes_before_gc + prof.bytes_reclaimed_since_gc);
+  s->left_bytes = (int64_t)hrc_bdwgc_handed_back();
+  GC_call_with_alloc_lock(stats_locked, s);
 }

@@ -28,9 +28,11 @@ static inline uint64_t hrc_heap_epoch(void) {
   return __atomic_load_n(&hrc_bdwgc_epoch, __ATOMIC_RELAXED);
 }
 
-/* The refill hook is the cycle policy's check (policy.c). */
+/* The refill hook is the hybrid policy's check (policy.c); gc mode leaves it to bdwgc. */
 HRC_HIDDEN void hrc_policy_check(void);
-static inline void hrc_heap_pace(void) { hrc_policy_check(); }
+static inline void hrc_heap_pace(void) {
+  if (HRC_COUNTING) hrc_policy_check();
+}
 
 /* Count bytes handed back to the collector (bdwgc.c; the policy's measure). */
 HRC_HIDDEN HRC_COLD void hrc_bdwgc_handed_back_now(size_t bytes);
@@ -51,6 +53,18 @@ static inline void hrc_heap_free_list(void *list, size_t size) {
 
 HRC_HIDDEN void hrc_heap_free(void *p);
 HRC_HIDDEN void hrc_heap_free_sized(void *p, size_t size);
+
+/* Bytes this thread left to the collector, not yet added to the total (bdwgc.c). */
+extern HRC_HIDDEN HRC_THREAD_LOCAL uint64_t hrc_bdwgc_left_here;
+HRC_HIDDEN HRC_COLD void hrc_bdwgc_left_flush(void);
+
+/* A small pointer-free block is garbage on its own (nothing links through it): leave it to
+ * the next collection, counted, since such garbage is one of the policy's causes. */
+static inline void hrc_heap_leave(void *p, size_t size) {
+  (void)p;
+  hrc_bdwgc_left_here += size;
+  if (HRC_UNLIKELY(hrc_bdwgc_left_here >= HRC_CACHE_TRIM_BYTES)) hrc_bdwgc_left_flush();
+}
 
 /* The batch rotation's pseudo-random state (bdwgc.c). */
 extern HRC_HIDDEN HRC_THREAD_LOCAL uint32_t hrc_bdwgc_seed;

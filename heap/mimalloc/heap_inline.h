@@ -75,6 +75,9 @@ HRC_HIDDEN void hrc_heap_free_list(void *list, size_t size);
 
 static inline void hrc_heap_free(void *p) { hrc_heap_free_sized(p, mi_usable_size(p)); }
 
+/* mimalloc frees at once whatever the block holds. */
+static inline void hrc_heap_leave(void *p, size_t size) { hrc_heap_free_sized(p, size); }
+
 static inline size_t hrc_heap_usable(const void *p) { return mi_usable_size(p); }
 
 #endif

@@ -112,4 +112,6 @@ size_t hrc_heap_bytes(void) {
   return total > 0 ? (size_t)total : 0;
 }
 
+void hrc_heap_set_growth(unsigned factor, size_t min_bytes) { (void)factor, (void)min_bytes; }
+
 void hrc_heap_stats(hrc_heap_stats_t *s) { memset(s, 0, sizeof *s); }
