@@ -38,6 +38,7 @@ SUITE = [
     ("threads", "threads", ["100"], ["400"], MODES, None),
     ("cyclic", "cyclic", ["20000"], ["100000"], MODES, None),
     ("cyclic-4x", "cyclic", ["80000"], ["400000"], ["gc", "hybrid"], None),
+    ("mixed", "mixed", ["2000"], ["20000"], MODES, None),
 ]
 # Baselines: (name, executable, modes it runs in); rbtree's arguments.
 BASELINES = [

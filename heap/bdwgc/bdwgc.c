@@ -285,6 +285,8 @@ uint64_t hrc_bdwgc_found_so_far(void) {
 
 void hrc_heap_set_divisor(unsigned d) { GC_set_free_space_divisor(d == 0 ? 1 : d); }
 
+size_t hrc_bdwgc_allocated_since(void) { return GC_get_bytes_since_gc(); }
+
 size_t hrc_bdwgc_in_use(void) { return GC_get_heap_size() - GC_get_free_bytes(); }
 
 /* ---- the limit and the figures ---- */

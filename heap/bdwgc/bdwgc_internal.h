@@ -11,6 +11,8 @@ HRC_HIDDEN size_t hrc_bdwgc_in_use(void);
  * left to it): the next collection reclaims them, which the policy must not take for cyclic
  * garbage. */
 HRC_HIDDEN uint64_t hrc_bdwgc_handed_back(void);
+/* Bytes bdwgc handed out since the last collection (the caches' refills, large objects). */
+HRC_HIDDEN size_t hrc_bdwgc_allocated_since(void);
 /* Garbage the last collection's sweeps have found so far, beyond the blocks left to the
  * collector before it (bdwgc sweeps lazily, as allocation needs the space). */
 HRC_HIDDEN uint64_t hrc_bdwgc_found_so_far(void);

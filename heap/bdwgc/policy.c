@@ -17,7 +17,10 @@
  *    included) and the collection waits for it; over a half, it halves (as Nim's ORC and PHP
  *    adapt theirs), within [HRC_GC_CANDIDATES_MIN, HRC_GC_CANDIDATES_MAX]. And since each
  *    collection marks the live heap, the threshold is never below one candidate per
- *    HRC_GC_CANDIDATE_BYTES of heap in use;
+ *    HRC_GC_CANDIDATE_BYTES of what the last collection left in use. With fewer candidates
+ *    (at least HRC_GC_EVIDENCE_MIN), a collection also runs once the collector has handed out
+ *    as much as the last collection left in use (and 4 MiB): one dropped parent whose
+ *    children point back at it is one candidate for all of them (bench/mixed.c);
  *  - garbage: blocks RC left to the collector (pointer-free blocks, bdwgc's size classes the
  *    caches do not hold) since the last collection reach the heap in use then, and at least
  *    HRC_GC_GARBAGE_MIN;
@@ -38,6 +41,8 @@
 #define HRC_GC_CANDIDATES_MAX  (1u << 26)
 #define HRC_GC_CANDIDATE_BYTES 64u
 #define HRC_GC_GARBAGE_MIN     ((uint64_t)16 << 20) /* left bytes below this start nothing */
+#define HRC_GC_EVIDENCE_MIN    64u                  /* fewer candidates start nothing */
+#define HRC_GC_EVIDENCE_GROWTH ((uint64_t)4 << 20)  /* growth with evidence: at least this */
 
 static uint64_t threshold = 4096;
 static uint64_t growth_factor, growth_min; /* factor 0: bdwgc's trigger (hrc_gc_set_growth) */
@@ -108,8 +113,18 @@ static bool evidence_stands(uint64_t count, uint64_t limit, uint64_t floor) {
   return true;
 }
 
+/* Some evidence, and the heap grew: the collector handed out, since the last collection,
+ * as much as that one left in use (and HRC_GC_EVIDENCE_GROWTH). The count alone misses garbage
+ * when few roots hold much of it (one dropped parent holding a thousand children that point
+ * back at it is one candidate), and what the caches could not serve includes that garbage. */
+static bool grew_with_evidence(void) {
+  uint64_t base = __atomic_load_n(&in_use_at_end, __ATOMIC_RELAXED);
+  if (base < HRC_GC_EVIDENCE_GROWTH) base = HRC_GC_EVIDENCE_GROWTH;
+  return hrc_bdwgc_allocated_since() >= base;
+}
+
 /* Called at cache refills: collect when the heap asked for it, or when this thread has seen
- * enough possible cycle roots. */
+ * enough possible cycle roots, or some while the heap grew. */
 void hrc_policy_check(void) {
   if (!HRC_COUNTING) return; /* gc mode: no evidence, bdwgc's growth trigger alone */
   /* Candidates count from the last collection on, whatever ran it: every collection reclaims
@@ -119,7 +134,7 @@ void hrc_policy_check(void) {
   if (epoch != seen_epoch) {
     seen_epoch = epoch;
     hrc_tls_cycle_candidates = 0;
-    heap_floor = hrc_bdwgc_in_use() / HRC_GC_CANDIDATE_BYTES;
+    heap_floor = __atomic_load_n(&in_use_at_end, __ATOMIC_RELAXED) / HRC_GC_CANDIDATE_BYTES;
     return;
   }
   if (HRC_UNLIKELY(__atomic_load_n(&due, __ATOMIC_RELAXED) != 0)) {
@@ -128,9 +143,13 @@ void hrc_policy_check(void) {
     return;
   }
   uint64_t count = hrc_tls_cycle_candidates;
+  if (HRC_LIKELY(count < HRC_GC_EVIDENCE_MIN)) return; /* RC has kept the heap clean */
   uint64_t limit = __atomic_load_n(&threshold, __ATOMIC_RELAXED);
-  if (HRC_LIKELY(count < limit || count < heap_floor)) return;
-  if (!evidence_stands(count, limit, heap_floor)) return;
+  if (count < limit || count < heap_floor) {
+    if (!grew_with_evidence()) return;
+  } else if (!evidence_stands(count, limit, heap_floor)) {
+    return;
+  }
   hrc_tls_cycle_candidates = 0;
   __atomic_store_n(&in_use_before, hrc_bdwgc_in_use(), __ATOMIC_RELAXED);
   hrc_bdwgc_collect(HRC_GC_EVIDENCE);
