@@ -47,9 +47,10 @@ typedef struct hrc_stats_s {
 #define HRC_STATS_FIELD(name, desc) int64_t name;
   HRC_STATS_COUNTERS(HRC_STATS_FIELD)
 #undef HRC_STATS_FIELD
-  int64_t live_bytes;    /* bytes of live objects, this thread's net */
-  int64_t flushed_bytes; /* part of live_bytes already folded into the global figure */
-  int64_t peak_bytes;    /* largest live_bytes this thread has seen */
+  int64_t live_bytes;     /* bytes of live objects, this thread's net */
+  int64_t flushed_bytes;  /* part of live_bytes already folded into the global figure */
+  int64_t peak_bytes;     /* largest live_bytes this thread has seen */
+  int64_t max_drop_ticks; /* the longest single drop's cascade, in the clock's ticks (rc/free.c) */
   int64_t live_by_tag[256];
   struct hrc_stats_s *next, *prev; /* the registry of live threads' records (rc/stats.c) */
 } hrc_stats_t;
@@ -66,6 +67,9 @@ typedef struct hrc_stats_report_s {
   int64_t policy_collections; /* of which started by the cycle-candidate count (hybrid) */
   int64_t gc_pause_ns;        /* their total pause */
   int64_t gc_max_pause_ns;    /* the longest one */
+  int64_t gc_p99_pause_ns;    /* 99% of them were at most this long (to within 19%) */
+  int64_t rc_max_drop_ns;     /* the longest single drop: the cascade of frees one reference's
+                                 release set off (RC's pause; stats builds) */
   int64_t heap_bytes;         /* bdwgc heap size now (gc, hybrid) */
   int64_t gc_reclaimed_bytes; /* reclaimed by the tracer's sweeps: garbage it found and blocks
                                  RC left to it (bdwgc's approximate count) */

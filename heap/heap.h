@@ -151,6 +151,7 @@ typedef struct hrc_heap_stats_s {
   int64_t collections;
   int64_t pause_ns;
   int64_t max_pause_ns;
+  int64_t p99_pause_ns;
   int64_t heap_bytes;
   int64_t reclaimed_bytes; /* bytes the collector's sweeps have reclaimed so far */
   int64_t left_bytes;      /* bytes freed blocks left to the collector (hrc_heap_free...) */

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "heap.h"
 #include "hrc.h"
@@ -113,6 +114,24 @@ HRC_HIDDEN HRC_COLD hrc_obj_t *hrc_block_alloc_failed(size_t size, bool atomic);
 #if HRC_WITH_STATS
 HRC_HIDDEN void hrc_stats_on_alloc(const hrc_obj_t *o);
 HRC_HIDDEN void hrc_stats_on_free(const hrc_obj_t *o);
+
+/* A cheap clock for timing drops: the time-stamp counter where the CPU has one (a few cycles;
+ * rc/stats.c converts its ticks to nanoseconds against the monotonic clock), else that clock. */
+static inline uint64_t hrc_ticks(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  return __builtin_ia32_rdtsc();
+#else
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+#endif
+}
+
+/* One drop's cascade of frees took `ticks`: keep this thread's longest. */
+static inline void hrc_stats_on_drop(uint64_t ticks) {
+  if ((int64_t)ticks > hrc_tls_stats->max_drop_ticks)
+    hrc_tls_stats->max_drop_ticks = (int64_t)ticks;
+}
 #else
 static inline void hrc_stats_on_alloc(const hrc_obj_t *o) { (void)o; }
 static inline void hrc_stats_on_free(const hrc_obj_t *o) { (void)o; }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "options_internal.h"
 #include "rc_internal.h"
@@ -25,6 +26,7 @@ static void add_collector(hrc_stats_report_t *r) {
   r->policy_collections = h.by_cause[HRC_GC_EVIDENCE];
   r->gc_pause_ns = h.pause_ns;
   r->gc_max_pause_ns = h.max_pause_ns;
+  r->gc_p99_pause_ns = h.p99_pause_ns;
   r->heap_bytes = h.heap_bytes;
   r->gc_reclaimed_bytes = h.reclaimed_bytes;
   r->gc_left_bytes = h.left_bytes;
@@ -119,6 +121,22 @@ void hrc_stats_thread_enter(void) {
   hrc_tls_stats = self;
 }
 
+/* The drop clock's ticks and the monotonic clock when the process started, to convert one to
+ * the other at a report. */
+static uint64_t ticks0;
+static int64_t ns0;
+
+static int64_t monotonic_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t ticks_to_ns(int64_t ticks) {
+  double ns = (double)(monotonic_ns() - ns0), t = (double)(hrc_ticks() - ticks0);
+  return t > 0 ? (int64_t)((double)ticks * ns / t) : 0;
+}
+
 /* Add every counter of `from` into `into`. */
 static void add_counters(hrc_stats_t *into, const hrc_stats_t *from) {
 #define HRC_STATS_SUM(name, desc) into->name += from->name;
@@ -126,6 +144,7 @@ static void add_counters(hrc_stats_t *into, const hrc_stats_t *from) {
 #undef HRC_STATS_SUM
   into->live_bytes += from->live_bytes;
   if (from->peak_bytes > into->peak_bytes) into->peak_bytes = from->peak_bytes;
+  if (from->max_drop_ticks > into->max_drop_ticks) into->max_drop_ticks = from->max_drop_ticks;
   for (int t = 0; t < 256; t++) into->live_by_tag[t] += from->live_by_tag[t];
 }
 
@@ -154,6 +173,7 @@ bool hrc_stats_get(hrc_stats_report_t *r) {
   HRC_STATS_COUNTERS(HRC_STATS_COPY)
 #undef HRC_STATS_COPY
   r->live_bytes = sum.live_bytes;
+  r->rc_max_drop_ns = ticks_to_ns(sum.max_drop_ticks);
   for (int t = 0; t < 256; t++) {
     r->live_by_tag[t] = sum.live_by_tag[t];
     r->live_objects += sum.live_by_tag[t];
@@ -221,8 +241,8 @@ static void print_collector(const hrc_stats_report_t *r) {
   for (int c = 0; c < HRC_GC_CAUSES; c++)
     fprintf(stderr, "%s%s %lld", c ? ", " : "", causes[c], (long long)r->gc_found_by_cause[c]);
   fprintf(stderr, ")\n");
-  fprintf(stderr, "  %-28s %.1f total, %.1f longest\n", "collection pauses (ms)",
-          r->gc_pause_ns / 1e6, r->gc_max_pause_ns / 1e6);
+  fprintf(stderr, "  %-28s %.1f total, %.2f longest, %.2f p99\n", "collection pauses (ms)",
+          r->gc_pause_ns / 1e6, r->gc_max_pause_ns / 1e6, r->gc_p99_pause_ns / 1e6);
   fprintf(stderr, "  %-28s %lld\n", "bdwgc heap bytes", (long long)r->heap_bytes);
   fprintf(stderr, "  %-28s %lld\n", "in use after last collection", (long long)r->gc_in_use_after);
   fprintf(stderr, "  %-28s %lld\n", "bytes rc left to the tracer", (long long)r->gc_left_bytes);
@@ -249,6 +269,7 @@ void hrc_stats_print(void) {
   fprintf(stderr, "  bytes %-22s %lld\n", kept, (long long)r.live_bytes);
   fprintf(stderr, "  peak bytes %-17s %lld\n", kept, (long long)r.peak_live_bytes);
   fprintf(stderr, "  %-28s %zu\n", "cached bytes (this thread)", hrc_cache_bytes());
+  if (HRC_COUNTING) fprintf(stderr, "  %-28s %.3f\n", "longest drop (ms)", r.rc_max_drop_ns / 1e6);
   if (HRC_HEAP_TRACED) print_collector(&r);
   for (int t = 0; t < 256; t++) {
     char buf[16];
@@ -271,6 +292,10 @@ static void report_at_exit(void) {
 #endif
 
 void hrc_stats_process_init(void) {
+#if HRC_WITH_STATS
+  ticks0 = hrc_ticks();
+  ns0 = monotonic_ns();
+#endif
   if (!stats_wanted()) return;
 #if HRC_WITH_STATS
   atexit(report_at_exit);

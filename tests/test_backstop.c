@@ -351,10 +351,12 @@ Test(backstop, a_growing_heap_of_acyclic_data_runs_no_collection_in_hybrid) {
   }
 }
 
+#if HRC_COUNTING && HRC_WITH_STATS
 /* Garbage no count sees: cells whose last reference a (buggy) lowering forgot to drop. */
 static __attribute__((noinline)) void forget_drops(int n) {
   for (int i = 0; i < n; i++) (void)hrc_alloc_acyclic(sizeof(cons_t), CONS_TAG, 0);
 }
+#endif
 
 Test(backstop, the_growth_safety_net_reclaims_garbage_no_count_saw) {
 #if HRC_COUNTING && HRC_WITH_STATS

@@ -45,6 +45,31 @@ static size_t in_use_after;    /* heap in use when the last collection ended */
 static size_t heap_limit;      /* hrc_heap_set_limit's, 0 for none */
 static HRC_THREAD_LOCAL int asked_cause; /* 1 + the cause this thread's collection is for */
 
+/* Pauses by length: bucket i holds those under 2^((i+1)/4) ns, so a percentile read from it is
+ * within a factor 2^(1/4) (19%). */
+#define PAUSE_BUCKETS 160
+static int64_t pauses[PAUSE_BUCKETS];
+
+static void count_pause(int64_t ns) {
+  int i = 0;
+  for (double edge = 1.189207115; i < PAUSE_BUCKETS - 1 && (double)ns >= edge; i++)
+    edge *= 1.189207115; /* 2^(1/4) */
+  __atomic_add_fetch(&pauses[i], 1, __ATOMIC_RELAXED);
+}
+
+/* The pause length that 99% of pauses do not exceed (a bucket's upper edge). */
+static int64_t p99_pause(void) {
+  int64_t total = 0, seen = 0;
+  for (int i = 0; i < PAUSE_BUCKETS; i++) total += __atomic_load_n(&pauses[i], __ATOMIC_RELAXED);
+  if (total == 0) return 0;
+  double edge = 1.189207115;
+  for (int i = 0; i < PAUSE_BUCKETS; i++, edge *= 1.189207115) {
+    seen += __atomic_load_n(&pauses[i], __ATOMIC_RELAXED);
+    if (seen * 100 >= total * 99) return (int64_t)edge;
+  }
+  return (int64_t)edge;
+}
+
 static int64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -94,6 +119,7 @@ static void on_collection_event(GC_EventType event) {
     __atomic_add_fetch(&collections, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&hrc_bdwgc_epoch, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&pause_ns, took, __ATOMIC_RELAXED);
+    count_pause(took);
     if (took > __atomic_load_n(&max_pause_ns, __ATOMIC_RELAXED))
       __atomic_store_n(&max_pause_ns, took, __ATOMIC_RELAXED);
     hrc_policy_on_collection(in_use_after, left_at_start);
@@ -319,6 +345,8 @@ void hrc_heap_stats(hrc_heap_stats_t *s) {
   s->collections = __atomic_load_n(&collections, __ATOMIC_RELAXED);
   s->pause_ns = __atomic_load_n(&pause_ns, __ATOMIC_RELAXED);
   s->max_pause_ns = __atomic_load_n(&max_pause_ns, __ATOMIC_RELAXED);
+  s->p99_pause_ns = p99_pause();
+  if (s->p99_pause_ns > s->max_pause_ns) s->p99_pause_ns = s->max_pause_ns; /* a bucket's edge */
   s->heap_bytes = (int64_t)GC_get_heap_size();
   s->left_bytes = (int64_t)hrc_bdwgc_handed_back();
   GC_call_with_alloc_lock(stats_locked, s);
