@@ -55,9 +55,10 @@ HRC_API void hrc_gc_set_candidate_threshold(uint64_t n);
 /* gc, hybrid: bdwgc's heap-growth trigger (GC_FREE_SPACE_DIVISOR; larger = more collections).
  * In hybrid it runs only with the growth factor 0 (below). */
 HRC_API void hrc_gc_set_divisor(unsigned divisor);
-/* hybrid: the safety net for garbage no evidence saw: collect when the heap reaches `factor`
- * times what the last collection left in use, and at least min_bytes; factor 0 hands the
- * trigger back to bdwgc. Also HRC_GC_GROWTH and HRC_GC_GROWTH_MIN. Nothing in rc and gc. */
+/* hybrid: the safety net for garbage no evidence saw: collect once the collector has handed
+ * out `factor` times what the last collection left in use since it, and at least min_bytes
+ * (0: an eighth of physical memory, at least 256 MiB); factor 0 hands the trigger back to
+ * bdwgc. Also HRC_GC_GROWTH and HRC_GC_GROWTH_MIN. Nothing in rc and gc. */
 HRC_API void hrc_gc_set_growth(unsigned factor, size_t min_bytes);
 
 /* The heap limit: 0 (the default) for none; also HRC_HEAP_LIMIT (bytes, or with K, M, G).

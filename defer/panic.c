@@ -100,10 +100,16 @@ static HRC_NORETURN void finish(hrc_defer_state_t *st, hrc_panic_t *p) {
   hrc_heap_thread_end(); /* through the heap, which may track threads */
 }
 
+/* A landing abandons what the frames above it owned (C does not unwind): garbage only the
+ * backstop finds. Hybrid counts it as evidence, as many candidates as start a collection once
+ * the heap has grown (heap/bdwgc/policy.c's HRC_GC_EVIDENCE_MIN). */
+#define LANDING_EVIDENCE 64u
+
 /* A deferred call of fr recovered p: end the panics started at or above fr and land there;
  * or, when a thread exit is among them, go on with that exit instead. */
 static HRC_NORETURN void land(hrc_defer_state_t *st, hrc_frame_t *fr) {
   HRC_STAT_ADD(recovers, 1);
+  if (HRC_COUNTING && HRC_HEAP_TRACED) hrc_tls_cycle_candidates += LANDING_EVIDENCE;
   hrc_panic_t *q = st->panic;
   while (q != NULL && (uintptr_t)q < (uintptr_t)fr) {
     if (q->goexit) {

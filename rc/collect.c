@@ -1,6 +1,7 @@
 /* collect.c: what the public API asks of the tracer, passed to the heap (heap/heap.h), which
  * does nothing without one (rc mode). */
 #include "cache_internal.h"
+#include "options_internal.h"
 #include "rc_internal.h"
 
 /* A full collection now (a thread the collector must know calls it), after handing the free
@@ -25,5 +26,6 @@ void hrc_gc_set_divisor(unsigned divisor) {
 
 void hrc_gc_set_growth(unsigned factor, size_t min_bytes) {
   hrc_thread_ensure();
+  if (min_bytes == 0) min_bytes = hrc_growth_min_default();
   if (HRC_HEAP_TRACED && HRC_COUNTING) hrc_heap_set_growth(factor, min_bytes);
 }

@@ -23,6 +23,9 @@ typedef enum hrc_option_e {
 /* The option's value: from the environment (validated: a bad value is one fatal line) or its
  * default. Read once, on the first call. */
 __attribute__((visibility("hidden"))) uint64_t hrc_option(hrc_option_t which);
+/* What HRC_GC_GROWTH_MIN=0 (its default) stands for: an eighth of physical memory, at least
+ * 256 MiB. */
+__attribute__((visibility("hidden"))) uint64_t hrc_growth_min_default(void);
 /* Every option and its value, one per line (the stats report). */
 __attribute__((visibility("hidden"))) void hrc_options_print(FILE *out);
 

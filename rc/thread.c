@@ -86,7 +86,8 @@ static void process_init(void) {
       .keep_interior_pointers = hrc_option(HRC_OPTION_GC_INTERIOR_POINTERS) != 0,
       .candidate_threshold = hrc_option(HRC_OPTION_GC_CANDIDATES),
       .growth_factor = hrc_option(HRC_OPTION_GC_GROWTH),
-      .growth_min = hrc_option(HRC_OPTION_GC_GROWTH_MIN),
+      .growth_min = hrc_option(HRC_OPTION_GC_GROWTH_MIN) != 0 ? hrc_option(HRC_OPTION_GC_GROWTH_MIN)
+                                                              : hrc_growth_min_default(),
   };
   hrc_heap_process_init(&settings);
   hrc_stats_process_init();

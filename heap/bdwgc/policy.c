@@ -27,6 +27,7 @@
  *  - growth, the safety net for garbage no count saw (a lowering that forgets a drop): bdwgc's
  *    own trigger, once the bytes allocated from it since the last collection reach
  *    HRC_GC_GROWTH times what was in use when that one ended, and at least HRC_GC_GROWTH_MIN
+ *    (an eighth of physical memory by default: rc/options.c)
  *    (hrc_policy_growth_bytes; bdwgc then collects instead of growing the heap). Allocation
  *    from bdwgc is what the caches could not serve: RC's frees hold it back. HRC_GC_GROWTH=0
  *    gives the trigger back to bdwgc's divisor;
