@@ -375,6 +375,24 @@ Test(backstop, the_growth_safety_net_reclaims_garbage_no_count_saw) {
 #endif
 }
 
+Test(backstop, the_heap_limit_collects_before_failing) {
+#if HRC_COUNTING && HRC_WITH_STATS
+  hrc_set_heap_limit(32u << 20);
+  hrc_stats_report_t r;
+  hrc_stats_get(&r);
+  int64_t limit = r.gc_by_cause[HRC_GC_LIMIT];
+  for (int round = 0; round < 20; round++) forget_drops(100000); /* 64 MB, no evidence */
+  hrc_stats_get(&r);
+  hrc_set_heap_limit(0);
+  cr_assert(gt(i64, r.gc_by_cause[HRC_GC_LIMIT], limit), "collections at the limit: %lld",
+            (long long)(r.gc_by_cause[HRC_GC_LIMIT] - limit));
+  cr_assert(le(i64, r.heap_bytes, 32 << 20), "heap %lld bytes under a 32 MiB limit",
+            (long long)r.heap_bytes);
+#else
+  cr_skip_test("hybrid's policy, counted through the stats report");
+#endif
+}
+
 Test(backstop, a_ring_reached_through_a_dropped_head_is_evidence) {
 #if HRC_COUNTING
   hrc_obj_t *first = mk_cons(hrc_box_int(0), hrc_box_int(0));

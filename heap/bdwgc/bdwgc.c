@@ -98,8 +98,9 @@ static void on_start(void) {
   if (last_cause >= 0)
     __atomic_add_fetch(&found_by_cause[last_cause], (int64_t)found_in_window(reclaimed),
                        __ATOMIC_RELAXED);
-  /* Nobody asked: bdwgc's trigger (growth), or its retry before failing at the limit. */
-  bool at_limit = heap_limit != 0 && GC_get_heap_size() + HRC_HEAP_GRANULE * 64 >= heap_limit;
+  /* Nobody asked: bdwgc's trigger (growth: enough allocated since the last collection), or
+   * its retry before failing at the limit. */
+  bool at_limit = heap_limit != 0 && GC_get_bytes_since_gc() < GC_get_min_bytes_allocd();
   int cause = asked_cause > 0 ? asked_cause - 1 : at_limit ? HRC_GC_LIMIT : HRC_GC_GROWTH;
   __atomic_store_n(&last_cause, cause, __ATOMIC_RELAXED);
   __atomic_add_fetch(&by_cause[cause], 1, __ATOMIC_RELAXED);
