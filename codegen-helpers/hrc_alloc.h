@@ -73,7 +73,9 @@ static inline bool hrc_cache_fits(size_t words) {
   return words - HRC_CACHE_MIN_WORDS <= HRC_CACHE_MAX_WORDS - HRC_CACHE_MIN_WORDS;
 }
 
-/* Bytes of free blocks this thread's caches hold for reuse (0 in checked builds). */
+/* Bytes of free blocks this thread's caches hold for reuse (0 in checked builds), once the
+ * rest of this thread's bounded drops is freed (a drop frees at most 65,536 objects at once; the
+ * rest is freed a walk per cache refill, or by a report like this one). */
 HRC_API size_t hrc_cache_bytes(void);
 
 /* The general allocation path (checks, registration, heap, stats). */

@@ -185,6 +185,7 @@ static void **unspill(hrc_cache_t *c, size_t words) {
 
 /* `ready` ran dry: take the `freed` list, a spilled one, or a batch of fresh blocks; then pop. */
 void *hrc_cache_refill(size_t words) {
+  if (HRC_UNLIKELY(hrc_tls_pending != NULL)) hrc_free_pending_some(); /* a bounded drop's rest */
   if (HRC_HEAP_TRACED) {
     hrc_heap_pace();
     uint64_t epoch = hrc_heap_epoch();
@@ -206,6 +207,7 @@ void *hrc_cache_refill(size_t words) {
 }
 
 size_t hrc_cache_bytes(void) {
+  hrc_free_pending_all(); /* what a bounded drop left is freed, as a report sees it */
   size_t bytes = 0;
   for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) {
     bytes += (size_t)hrc_tls_cache->nfreed[w] * w * 8;

@@ -8,6 +8,7 @@
  * blocks ended threads left in the caches' pool back to it. */
 void hrc_collect(void) {
   if (HRC_HEAP_TRACED) hrc_thread_attach();
+  hrc_free_pending_all();
   hrc_cache_orphans_release();
   hrc_heap_collect();
 }

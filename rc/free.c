@@ -110,6 +110,39 @@ static HRC_NOINLINE void free_graph_deep(hrc_obj_t *o) {
 
 #define FREE_STACK 256 /* dead objects the fast walk keeps on the C stack (2 KiB) */
 
+/* A drop's pause is bounded: a walk takes at most HRC_DROP_BUDGET dead objects off its stack;
+ * the rest of its stack (dead objects whose fields are not released yet) waits on this thread's
+ * pending store, and each cache refill walks one of them, again within the budget. Unbounded,
+ * the drop of rbtree-ck's 840,000 checkpoint trees paused 1.19 s (longer than any of gc mode's
+ * collections; docs/benchmarks.md). The store is root memory, so in hybrid the tracer keeps the
+ * pending objects (and what they hold) until they are freed. */
+#define HRC_DROP_BUDGET 65536u
+
+typedef struct pending_s {
+  size_t n, cap;
+  hrc_obj_t *items[];
+} pending_t;
+
+HRC_THREAD_LOCAL pending_t *hrc_tls_pending;
+
+/* Keep n dead objects for later walks, growing the store (root memory) as needed. */
+static HRC_COLD void pending_push(hrc_obj_t **objs, size_t n) {
+  pending_t *p = hrc_tls_pending;
+  if (p == NULL || p->cap - p->n < n) {
+    size_t cap = p == NULL ? 1024 : p->cap * 2;
+    while (cap - (p == NULL ? 0 : p->n) < n) cap *= 2;
+    pending_t *q = hrc_heap_alloc_root_uncleared(sizeof(pending_t) + cap * sizeof(hrc_obj_t *));
+    if (q == NULL) hrc_out_of_memory(sizeof(pending_t) + cap * sizeof(hrc_obj_t *));
+    q->n = p == NULL ? 0 : p->n;
+    q->cap = cap;
+    for (size_t i = 0; i < q->n; i++) q->items[i] = p->items[i];
+    hrc_tls_pending = q; /* the new store first: the old one stays a root until then */
+    if (p != NULL) hrc_heap_free_root(p);
+    p = q;
+  }
+  for (size_t i = 0; i < n; i++) p->items[p->n++] = objs[i];
+}
+
 /* The walk of free_dead for objects that may have children to free: depth first with a
  * small stack of dead objects in this frame, each object visited once. When the stack is
  * full, the dying child's whole graph goes to free_graph_deep, so the C stack stays bounded.
@@ -141,9 +174,13 @@ static HRC_NOINLINE void free_graph(hrc_obj_t *o) {
 #endif
   hrc_cache_t *cache = hrc_tls_cache; /* this thread's own: free_dead registered it */
   hrc_obj_t *stack[FREE_STACK];
-  size_t sp = 1;
+  size_t sp = 1, budget = HRC_DROP_BUDGET;
   stack[0] = o;
   while (sp > 0) {
+    if (HRC_UNLIKELY(--budget == 0)) {
+      pending_push(stack, sp);
+      break;
+    }
     o = stack[--sp];
     /* Last field first. The cache hands blocks out newest first, and this order makes a
      * structure rebuilt after a drop land in memory in much the order it was built: on
@@ -203,6 +240,23 @@ static inline void free_dead(hrc_obj_t *o) {
   require_in_heap(o);
   if (small_and_scalar(o, o->scan)) free_block(o);
   else free_graph(o);
+}
+
+/* Walk one pending dead object (within the budget): the refill's share of a bounded drop. */
+void hrc_free_pending_some(void) {
+  pending_t *p = hrc_tls_pending;
+  if (p == NULL) return;
+  hrc_obj_t *o = p->items[--p->n];
+  if (p->n == 0) { /* the last one: the refill's test goes back to one load */
+    hrc_tls_pending = NULL;
+    hrc_heap_free_root(p);
+  }
+  free_graph(o);
+}
+
+/* Finish every pending walk of this thread (its end, a collection, a report, out of memory). */
+void hrc_free_pending_all(void) {
+  while (hrc_tls_pending != NULL) hrc_free_pending_some();
 }
 
 /* drop that the fast path could not do: last local reference, or a non-local count. Here,

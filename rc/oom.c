@@ -32,6 +32,7 @@ void hrc_set_out_of_memory_hook(void (*panic)(void)) { panic_hook = panic; }
 /* An object's block could not be had: free what this thread holds in reserve, collect, try
  * once more, and panic with the out-of-memory value if that fails too. */
 hrc_obj_t *hrc_block_alloc_failed(size_t size, bool atomic) {
+  hrc_free_pending_all();
 #if HRC_DEBUG
   hrc_debug_quarantine_flush();
 #else

@@ -52,6 +52,12 @@ static inline void hrc_note_suspect(hrc_obj_t *o) {
   }
 }
 
+/* Bounded drops (rc/free.c): dead objects waiting for their walk, and the calls that walk them. */
+typedef struct pending_s pending_t;
+extern HRC_HIDDEN HRC_THREAD_LOCAL pending_t *hrc_tls_pending;
+HRC_HIDDEN void hrc_free_pending_some(void);
+HRC_HIDDEN void hrc_free_pending_all(void);
+
 /* The scanned slots of any object, arrays included; *n receives their count. */
 static inline hrc_obj_t **hrc_slots(hrc_obj_t *o, size_t *n) {
   if (HRC_UNLIKELY(o->scan == HRC_SCAN_ARRAY)) {

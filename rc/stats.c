@@ -163,6 +163,7 @@ void hrc_stats_thread_exit(void) {
 }
 
 bool hrc_stats_get(hrc_stats_report_t *r) {
+  hrc_free_pending_all(); /* this thread's bounded drops finish: their objects are dead */
   hrc_stats_t sum = {0};
   pthread_mutex_lock(&registry_lock);
   add_counters(&sum, &retired);

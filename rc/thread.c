@@ -55,6 +55,7 @@ void hrc_set_thread_hooks(hrc_thread_hooks_t h) { hooks = h; }
 /* Release what this thread holds: at its end (detaching false) or at hrc_thread_detach. */
 static void release_thread(bool detaching) {
   if (hooks.leave != NULL) hooks.leave(detaching);
+  hrc_free_pending_all();
   if (counted_as_other) {
     counted_as_other = false;
     others_remove();

@@ -555,3 +555,19 @@ Test(rc, variant_names_the_mode) {
   cr_assert(strncmp(hrc_variant(), HRC_MODE_NAME, strlen(HRC_MODE_NAME)) == 0);
   cr_assert(eq(str, (char *)hrc_version(), "0.1.0"));
 }
+
+Test(rc, a_drop_frees_a_bounded_number_of_objects_at_once) {
+#if HRC_WITH_STATS
+  hrc_obj_t *xs = build_list(300000);
+  int64_t before = hrc_tls_stats->frees;
+  hrc_drop(xs);
+  int64_t at_once = hrc_tls_stats->frees - before;
+  cr_assert(le(i64, at_once, 65536), "the drop freed %lld cells at once", (long long)at_once);
+  cr_assert(gt(i64, at_once, 0));
+  hrc_obj_t *ys = build_list(1000); /* refills walk the rest, one bounded walk each */
+  hrc_drop(ys);
+  cr_assert(eq(i64, hrc_live_objects(), suite_live0), "a report finishes the rest");
+#else
+  cr_skip_test("counts frees through the stats");
+#endif
+}
