@@ -32,7 +32,10 @@ static inline hrc_obj_t *hrc_block_alloc(size_t size, bool atomic) {
   if (HRC_LIKELY(cacheable && hrc_cache_fits(words))) return hrc_cache_pop(words);
 #endif
   bool scanned = !atomic;
-  hrc_heap_pace(); /* blocks the caches do not hold never pass a refill */
+  /* Blocks the caches do not hold never pass a refill (and checked builds have no caches):
+   * the refill's duties, a bounded drop's rest and the heap's pace, happen here. */
+  if (HRC_UNLIKELY(hrc_tls_pending != NULL)) hrc_free_pending_some();
+  hrc_heap_pace();
   if (HRC_UNLIKELY(size > SIZE_MAX - BLOCK_PREFIX)) return NULL;
   char *p = hrc_heap_alloc(size + BLOCK_PREFIX, scanned);
   if (HRC_UNLIKELY(p == NULL)) return NULL;
