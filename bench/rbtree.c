@@ -1,7 +1,15 @@
 /* rbtree.c: the Perceus paper's functional red-black tree (Koka's rbtree.kk and rbtree-ck.kk),
- * lowered as a Perceus compiler lowers it (docs/lowering.md): owned parameters, drop
- * specialisation at every match, reuse tokens for the constructors of the same branch, and a
- * token given back when its branch builds nothing. One file builds every mode.
+ * lowered as Koka's compiler lowers it (docs/lowering.md): owned parameters, drop
+ * specialisation at every match, reuse tokens for the constructors of the same size, reuse
+ * specialisation (a token rebuilt as the constructor it held writes only the fields that
+ * change, sections 4 and 7), tail recursion modulo cons through a constructor context in `ins`
+ * (section 7), and balance-left/balance-right inlined into `ins` (Koka's inliner does), so the
+ * token of the Black node they replace builds one of their nodes: an insert into a unique tree
+ * allocates one node, the new leaf. One file builds every mode.
+ *
+ * Which token builds which node: Koka pairs a constructor with any available token of its
+ * size; here each goes to the node that keeps most of the token's fields (the pairing its
+ * specialisation pays most on; a different pairing writes a few more fields, never allocates).
  *
  *   rbtree [n] [freq]   insert n keys (n-1 down to 0, value k % 10 == 0), fold counting the true
  *                       values; with freq > 0 also keep every freq-th tree alive (rbtree-ck),
@@ -39,17 +47,24 @@ typedef struct cons_s {
 
 #define N(t) ((node_t *)(t))
 
-/* Node(color, l, k, v, r) built in tok (or freshly allocated when tok is empty). */
-static inline hrc_obj_t *Node(hrc_reuse_t tok, int color, hrc_obj_t *l, int32_t k, int v,
-                              hrc_obj_t *r) {
-  node_t *n = (node_t *)hrc_alloc_at_acyclic(tok, sizeof(node_t), NODE, 2);
+/* A fresh Node(color, l, k, v, r): the allocation when no token serves. */
+static inline node_t *fresh(int color, hrc_obj_t *l, int32_t k, int v, hrc_obj_t *r) {
+  node_t *n = (node_t *)hrc_alloc_acyclic(sizeof(node_t), NODE, 2);
   n->left = l;
   n->right = r;
   n->key = k;
   n->color = (uint8_t)color;
   n->value = (uint8_t)v;
-  return &n->header;
+  return n;
 }
+
+/* The reuse-specialised constructor (Koka's ParcReuseSpec): in a token of this very Node only
+ * the fields the assignments after it name are written, the rest (header included) stay as
+ * they were; without a token, the whole Node is allocated. Usage:
+ *     SAME_OR_FRESH(n, tok, RED, l, kx, vx, r) { n->left = x; }   // only left changes */
+#define SAME_OR_FRESH(n, tok, color, l, k, v, r)                                                   \
+  node_t *n = (tok) != HRC_NO_REUSE ? (node_t *)hrc_reuse_same(tok) : fresh(color, l, k, v, r);    \
+  if ((tok) != HRC_NO_REUSE)
 
 /* The drop-specialised match of an owned node binding both children: when unique the
  * children move out and the cell becomes the branch's token; when shared the children are
@@ -74,90 +89,148 @@ static inline hrc_reuse_t open_node(hrc_obj_t *t, hrc_obj_t **l, hrc_obj_t **r) 
 /* fun is-red(^t) */
 static inline int is_red(hrc_obj_t *t) { return !hrc_is_scalar(t) && N(t)->color == RED; }
 
-/* fun balance-left(l, k, v, r): l is the red result of inserting left, with one red child. */
-static hrc_obj_t *balance_left(hrc_obj_t *l, int32_t k, int v, hrc_obj_t *r) {
-  if (hrc_is_scalar(l)) {
+/* balance-left(l, k, v, r) inlined where ins calls it, Black node's token in hand: tok is the
+ * cell of the Black node Node(Black, _, k, v, r) that ins matched, whose colour, key, value and
+ * right child the Node(Black, _, k, v, r) built here keeps. l is ins' result: a node. */
+static inline hrc_obj_t *balance_left(hrc_reuse_t tok, hrc_obj_t *l, int32_t k, int v,
+                                      hrc_obj_t *r) {
+  if (hrc_is_scalar(l)) { /* Leaf -> Leaf */
+    hrc_reuse_free(tok);
     hrc_drop(r);
     return LEAF;
   }
-  hrc_obj_t *a, *b, *x, *y;
   int32_t ky = N(l)->key;
   int vy = N(l)->value;
-  if (is_red(N(l)->left)) { /* Node(_, Node(Red, lx, kx, vx, rx), ky, vy, ry) */
-    hrc_obj_t *inner = N(l)->left;
-    int32_t kx = N(inner)->key;
-    int vx = N(inner)->value;
+  hrc_obj_t *a, *b, *inner, *y;
+  if (is_red(N(l)->left)) {
+    /* Node(_, Node(Red, a, kx, vx, b), ky, vy, y)
+     *   -> Node(Red, Node(Black, a, kx, vx, b), ky, vy, Node(Black, y, k, v, r)) */
     hrc_reuse_t t1 = open_node(l, &inner, &y);
-    hrc_reuse_t t2 = open_node(inner, &a, &b);
-    return Node(t1, RED, Node(t2, BLACK, a, kx, vx, b), ky, vy, Node(HRC_NO_REUSE, BLACK, y, k, v, r));
-  }
-  if (is_red(N(l)->right)) { /* Node(_, ly, ky, vy, Node(Red, lx, kx, vx, rx)) */
-    hrc_obj_t *inner = N(l)->right;
     int32_t kx = N(inner)->key;
     int vx = N(inner)->value;
-    hrc_reuse_t t1 = open_node(l, &x, &inner);
     hrc_reuse_t t2 = open_node(inner, &a, &b);
-    return Node(t1, RED, Node(t2, BLACK, x, ky, vy, a), kx, vx, Node(HRC_NO_REUSE, BLACK, b, k, v, r));
+    SAME_OR_FRESH(n2, t2, BLACK, a, kx, vx, b) { n2->color = BLACK; }
+    SAME_OR_FRESH(n3, tok, BLACK, y, k, v, r) { n3->left = y; }
+    SAME_OR_FRESH(n1, t1, RED, &n2->header, ky, vy, &n3->header) {
+      n1->color = RED;
+      n1->left = &n2->header;
+      n1->right = &n3->header;
+    }
+    return &n1->header;
   }
-  hrc_reuse_t t1 = open_node(l, &a, &b); /* Node(_, lx, kx, vx, rx) */
-  return Node(HRC_NO_REUSE, BLACK, Node(t1, RED, a, ky, vy, b), k, v, r);
+  if (is_red(N(l)->right)) {
+    /* Node(_, y, ky, vy, Node(Red, a, kx, vx, b))
+     *   -> Node(Red, Node(Black, y, ky, vy, a), kx, vx, Node(Black, b, k, v, r)) */
+    hrc_reuse_t t1 = open_node(l, &y, &inner);
+    int32_t kx = N(inner)->key;
+    int vx = N(inner)->value;
+    hrc_reuse_t t2 = open_node(inner, &a, &b);
+    SAME_OR_FRESH(n1, t1, BLACK, y, ky, vy, a) {
+      n1->color = BLACK;
+      n1->right = a;
+    }
+    SAME_OR_FRESH(n3, tok, BLACK, b, k, v, r) { n3->left = b; }
+    SAME_OR_FRESH(n2, t2, RED, &n1->header, kx, vx, &n3->header) {
+      n2->left = &n1->header;
+      n2->right = &n3->header;
+    }
+    return &n2->header;
+  }
+  /* Node(_, a, ky, vy, b) -> Node(Black, Node(Red, a, ky, vy, b), k, v, r) */
+  hrc_reuse_t t1 = open_node(l, &a, &b);
+  SAME_OR_FRESH(n1, t1, RED, a, ky, vy, b) { n1->color = RED; }
+  SAME_OR_FRESH(n3, tok, BLACK, &n1->header, k, v, r) { n3->left = &n1->header; }
+  return &n3->header;
 }
 
-/* fun balance-right(l, k, v, r): r is the red result of inserting right, with one red child. */
-static hrc_obj_t *balance_right(hrc_obj_t *l, int32_t k, int v, hrc_obj_t *r) {
-  if (hrc_is_scalar(r)) {
+/* balance-right(l, k, v, r) inlined into ins the same way: tok is the cell of the Black node
+ * Node(Black, l, k, v, _), whose colour, left child, key and value stay. */
+static inline hrc_obj_t *balance_right(hrc_reuse_t tok, hrc_obj_t *l, int32_t k, int v,
+                                       hrc_obj_t *r) {
+  if (hrc_is_scalar(r)) { /* Leaf -> Leaf */
+    hrc_reuse_free(tok);
     hrc_drop(l);
     return LEAF;
   }
-  hrc_obj_t *a, *b, *x, *y;
   int32_t ky = N(r)->key;
   int vy = N(r)->value;
-  if (is_red(N(r)->left)) { /* Node(_, Node(Red, lx, kx, vx, rx), ky, vy, ry) */
-    hrc_obj_t *inner = N(r)->left;
+  hrc_obj_t *a, *b, *inner, *x, *y;
+  if (is_red(N(r)->left)) {
+    /* Node(_, Node(Red, x, kx, vx, a), ky, vy, y)
+     *   -> Node(Red, Node(Black, l, k, v, x), kx, vx, Node(Black, a, ky, vy, y)) */
+    hrc_reuse_t t1 = open_node(r, &inner, &y);
     int32_t kx = N(inner)->key;
     int vx = N(inner)->value;
-    hrc_reuse_t t1 = open_node(r, &inner, &y);
-    hrc_reuse_t t2 = open_node(inner, &a, &b);
-    return Node(t1, RED, Node(HRC_NO_REUSE, BLACK, l, k, v, a), kx, vx, Node(t2, BLACK, b, ky, vy, y));
+    hrc_reuse_t t2 = open_node(inner, &x, &a);
+    SAME_OR_FRESH(n0, tok, BLACK, l, k, v, x) { n0->right = x; }
+    SAME_OR_FRESH(n1, t1, BLACK, a, ky, vy, y) {
+      n1->color = BLACK;
+      n1->left = a;
+    }
+    SAME_OR_FRESH(n2, t2, RED, &n0->header, kx, vx, &n1->header) {
+      n2->left = &n0->header;
+      n2->right = &n1->header;
+    }
+    return &n2->header;
   }
-  if (is_red(N(r)->right)) { /* Node(_, lx, kx, vx, Node(Red, ly, ky, vy, ry)) */
-    hrc_obj_t *inner = N(r)->right;
+  if (is_red(N(r)->right)) {
+    /* Node(_, x, ky, vy, Node(Red, a, kz, vz, b))
+     *   -> Node(Red, Node(Black, l, k, v, x), ky, vy, Node(Black, a, kz, vz, b)) */
+    hrc_reuse_t t1 = open_node(r, &x, &inner);
     int32_t kz = N(inner)->key;
     int vz = N(inner)->value;
-    hrc_reuse_t t1 = open_node(r, &x, &inner);
     hrc_reuse_t t2 = open_node(inner, &a, &b);
-    return Node(t1, RED, Node(HRC_NO_REUSE, BLACK, l, k, v, x), ky, vy, Node(t2, BLACK, a, kz, vz, b));
+    SAME_OR_FRESH(n0, tok, BLACK, l, k, v, x) { n0->right = x; }
+    SAME_OR_FRESH(n2, t2, BLACK, a, kz, vz, b) { n2->color = BLACK; }
+    SAME_OR_FRESH(n1, t1, RED, &n0->header, ky, vy, &n2->header) {
+      n1->color = RED;
+      n1->left = &n0->header;
+      n1->right = &n2->header;
+    }
+    return &n1->header;
   }
-  hrc_reuse_t t1 = open_node(r, &a, &b); /* Node(_, lx, kx, vx, rx) */
-  return Node(HRC_NO_REUSE, BLACK, l, k, v, Node(t1, RED, a, ky, vy, b));
+  /* Node(_, a, ky, vy, b) -> Node(Black, l, k, v, Node(Red, a, ky, vy, b)) */
+  hrc_reuse_t t1 = open_node(r, &a, &b);
+  SAME_OR_FRESH(n1, t1, RED, a, ky, vy, b) { n1->color = RED; }
+  SAME_OR_FRESH(n0, tok, BLACK, l, k, v, &n1->header) { n0->right = &n1->header; }
+  return &n0->header;
 }
 
-/* fun ins(t, k, v): t owned. */
+/* fun ins(t, k, v): t owned. Tail recursive modulo cons (hrc_trmc.h): the nodes rebuilt on
+ * the way down go into the context acc with the child still to come as its hole, so the
+ * descent is a loop; only the balancing branches, whose recursive call is an argument of
+ * balance, recurse. */
 static hrc_obj_t *ins(hrc_obj_t *t, int32_t k, int v) {
-  if (hrc_is_scalar(t)) return Node(HRC_NO_REUSE, RED, LEAF, k, v, LEAF);
-  int color = N(t)->color;
-  int32_t kx = N(t)->key;
-  int vx = N(t)->value;
-  hrc_obj_t *l, *r;
-  hrc_reuse_t tok = open_node(t, &l, &r);
-  if (color == RED) {
-    if (k < kx) return Node(tok, RED, ins(l, k, v), kx, vx, r);
-    if (k == kx) return Node(tok, RED, l, k, v, r);
-    return Node(tok, RED, l, kx, vx, ins(r, k, v));
-  }
-  if (k < kx) {
-    if (is_red(l)) {
-      hrc_reuse_free(tok); /* this branch builds no node itself */
-      return balance_left(ins(l, k, v), kx, vx, r);
+  hrc_ctx_t acc = hrc_ctx_empty();
+  for (;;) {
+    if (hrc_is_scalar(t)) /* Leaf -> Node(Red, Leaf, k, v, Leaf) */
+      return hrc_ctx_apply(acc, &fresh(RED, LEAF, k, v, LEAF)->header);
+    int color = N(t)->color;
+    int32_t kx = N(t)->key;
+    int vx = N(t)->value;
+    hrc_obj_t *l, *r;
+    hrc_reuse_t tok = open_node(t, &l, &r);
+    if (k == kx) { /* Node(color, l, k, v, r) */
+      SAME_OR_FRESH(n, tok, color, l, k, v, r) {
+        n->key = k;
+        n->value = (uint8_t)v;
+      }
+      return hrc_ctx_apply(acc, &n->header);
     }
-    return Node(tok, BLACK, ins(l, k, v), kx, vx, r);
+    if (color == BLACK && (k < kx ? is_red(l) : is_red(r))) {
+      if (k < kx) return hrc_ctx_apply(acc, balance_left(tok, ins(l, k, v), kx, vx, r));
+      return hrc_ctx_apply(acc, balance_right(tok, l, kx, vx, ins(r, k, v)));
+    }
+    if (k < kx) { /* Node(color, ins(l, k, v), kx, vx, r) */
+      SAME_OR_FRESH(n, tok, color, LEAF, kx, vx, r) {}
+      acc = hrc_ctx_extend(acc, &n->header, &n->left);
+      t = l;
+    } else { /* Node(color, l, kx, vx, ins(r, k, v)) */
+      SAME_OR_FRESH(n, tok, color, l, kx, vx, LEAF) {}
+      acc = hrc_ctx_extend(acc, &n->header, &n->right);
+      t = r;
+    }
   }
-  if (k == kx) return Node(tok, BLACK, l, k, v, r);
-  if (is_red(r)) {
-    hrc_reuse_free(tok);
-    return balance_right(l, kx, vx, ins(r, k, v));
-  }
-  return Node(tok, BLACK, l, kx, vx, ins(r, k, v));
 }
 
 /* fun set-black(t) */
@@ -167,14 +240,12 @@ static hrc_obj_t *set_black(hrc_obj_t *t) {
   int v = N(t)->value;
   hrc_obj_t *l, *r;
   hrc_reuse_t tok = open_node(t, &l, &r);
-  return Node(tok, BLACK, l, k, v, r);
+  SAME_OR_FRESH(n, tok, BLACK, l, k, v, r) { n->color = BLACK; }
+  return &n->header;
 }
 
-/* fun insert(t, k, v) = if is-red(t) then set-black(ins(t, k, v)) else ins(t, k, v) */
-static hrc_obj_t *insert(hrc_obj_t *t, int32_t k, int v) {
-  if (is_red(t)) return set_black(ins(t, k, v));
-  return ins(t, k, v);
-}
+/* fun insert(t, k, v) = ins(t, k, v).set-black */
+static hrc_obj_t *insert(hrc_obj_t *t, int32_t k, int v) { return set_black(ins(t, k, v)); }
 
 /* fun fold(^t, acc) counting the true values (the fold with its lambda specialised). */
 static long count_true(hrc_obj_t *t, long acc) {

@@ -4,9 +4,10 @@
  * rbtree.c, but insertion walks down turning each visited node into a zipper frame in place,
  * then walks back up rebalancing, turning each frame back into a node in place. Every function
  * is tail recursive, so the lowering is three loops; a unique tree allocates exactly one node
- * per inserted key and frees nothing. Lowered as a Perceus compiler lowers it
- * (docs/lowering.md), drop specialisation and reuse tokens included, so a shared tree is copied
- * along the path as usual.
+ * per inserted key and frees nothing. Lowered as Koka's compiler lowers it (docs/lowering.md):
+ * drop specialisation, reuse tokens, and reuse specialisation (a token rebuilt as a constructor
+ * that keeps some of its fields writes its tag and the changed fields only), so a shared tree
+ * is copied along the path as usual.
  *
  *   type tree   = Node(color, left, key, value, right) | Leaf
  *   type zipper = NodeR(color, left, key, value, zip) | NodeL(color, zip, key, value, right) | Done
@@ -46,6 +47,14 @@ static inline hrc_obj_t *Cell(hrc_reuse_t tok, int tag, int color, hrc_obj_t *a,
   return &n->header;
 }
 
+/* The reuse-specialised constructor (rbtree.c's SAME_OR_FRESH, with the tag set): in a token
+ * only the tag and the fields the assignments after it name are written; without one the whole
+ * cell is allocated. */
+#define AS_OR_FRESH(n, tok, tag, c, a, k, v, b)                                                    \
+  cell_t *n = (tok) != HRC_NO_REUSE ? (cell_t *)hrc_reuse_as(tok, tag)                              \
+                                    : (cell_t *)Cell(HRC_NO_REUSE, tag, c, a, k, v, b);            \
+  if ((tok) != HRC_NO_REUSE)
+
 /* The drop-specialised match of an owned cell binding both scanned fields (see rbtree.c). */
 static inline hrc_reuse_t open_cell(hrc_obj_t *t, hrc_obj_t **a, hrc_obj_t **b) {
   *a = C(t)->a;
@@ -65,10 +74,12 @@ static hrc_obj_t *rebuild(hrc_obj_t *z, hrc_obj_t *t) {
     hrc_obj_t *a, *b;
     hrc_reuse_t tok = open_cell(z, &a, &b);
     if (tag == NODER) { /* NodeR(c, l, k, v, z1) -> rebuild(z1, Node(c, l, k, v, t)) */
-      t = Cell(tok, NODE, c, a, k, v, t);
+      AS_OR_FRESH(n, tok, NODE, c, a, k, v, t) { n->b = t; }
+      t = &n->header;
       z = b;
     } else { /* NodeL(c, z1, k, v, r) -> rebuild(z1, Node(c, t, k, v, r)) */
-      t = Cell(tok, NODE, c, t, k, v, b);
+      AS_OR_FRESH(n, tok, NODE, c, t, k, v, b) { n->a = t; }
+      t = &n->header;
       z = a;
     }
   }
@@ -87,15 +98,29 @@ static hrc_obj_t *balance(hrc_obj_t *z, hrc_obj_t *l, int32_t k, int v, hrc_obj_
     if (c1 == BLACK) { /* the parent is black: done after one red node */
       hrc_reuse_t tok = open_cell(z, &a1, &b1);
       hrc_obj_t *red = Cell(HRC_NO_REUSE, NODE, RED, l, k, v, r);
-      if (tag == NODER) return rebuild(b1, Cell(tok, NODE, BLACK, a1, k1, v1, red));
-      return rebuild(a1, Cell(tok, NODE, BLACK, red, k1, v1, b1));
+      if (tag == NODER) {
+        AS_OR_FRESH(n, tok, NODE, BLACK, a1, k1, v1, red) { n->b = red; }
+        return rebuild(b1, &n->header);
+      }
+      AS_OR_FRESH(n, tok, NODE, BLACK, red, k1, v1, b1) { n->a = red; }
+      return rebuild(a1, &n->header);
     }
     hrc_reuse_t tok1 = open_cell(z, &a1, &b1);
     hrc_obj_t *z1 = tag == NODER ? b1 : a1;
     if (hrc_is_scalar(z1)) { /* the red parent is the root: it turns black */
       hrc_obj_t *red = Cell(HRC_NO_REUSE, NODE, RED, l, k, v, r);
-      if (tag == NODER) return Cell(tok1, NODE, BLACK, a1, k1, v1, red);
-      return Cell(tok1, NODE, BLACK, red, k1, v1, b1);
+      if (tag == NODER) {
+        AS_OR_FRESH(n, tok1, NODE, BLACK, a1, k1, v1, red) {
+          n->color = BLACK;
+          n->b = red;
+        }
+        return &n->header;
+      }
+      AS_OR_FRESH(n, tok1, NODE, BLACK, red, k1, v1, b1) {
+        n->color = BLACK;
+        n->a = red;
+      }
+      return &n->header;
     }
     int tag2 = z1->tag, v2 = C(z1)->value;
     int32_t k2 = C(z1)->key;
@@ -107,27 +132,51 @@ static hrc_obj_t *balance(hrc_obj_t *z, hrc_obj_t *l, int32_t k, int v, hrc_obj_
     if (tag == NODER) { /* parent (l1, k1, node) */
       hrc_obj_t *l1 = a1;
       if (tag2 == NODER) { /* grandparent (l2, k2, parent) */
-        nl = Cell(tok2, NODE, BLACK, a2, k2, v2, l1);
+        AS_OR_FRESH(cl, tok2, NODE, BLACK, a2, k2, v2, l1) {
+          cl->color = BLACK;
+          cl->b = l1;
+        }
+        nl = &cl->header;
         nk = k1, nv = v1;
         nr = Cell(tok1, NODE, BLACK, l, k, v, r);
         z2 = b2;
       } else { /* grandparent (parent, k2, r2) */
-        nl = Cell(tok1, NODE, BLACK, l1, k1, v1, l);
+        AS_OR_FRESH(cl, tok1, NODE, BLACK, l1, k1, v1, l) {
+          cl->color = BLACK;
+          cl->b = l;
+        }
+        nl = &cl->header;
         nk = k, nv = v;
-        nr = Cell(tok2, NODE, BLACK, r, k2, v2, b2);
+        AS_OR_FRESH(cr, tok2, NODE, BLACK, r, k2, v2, b2) {
+          cr->color = BLACK;
+          cr->a = r;
+        }
+        nr = &cr->header;
         z2 = a2;
       }
     } else { /* parent (node, k1, r1) */
       hrc_obj_t *r1 = b1;
       if (tag2 == NODER) { /* grandparent (l2, k2, parent) */
-        nl = Cell(tok2, NODE, BLACK, a2, k2, v2, l);
+        AS_OR_FRESH(cl, tok2, NODE, BLACK, a2, k2, v2, l) {
+          cl->color = BLACK;
+          cl->b = l;
+        }
+        nl = &cl->header;
         nk = k, nv = v;
-        nr = Cell(tok1, NODE, BLACK, r, k1, v1, r1);
+        AS_OR_FRESH(cr, tok1, NODE, BLACK, r, k1, v1, r1) {
+          cr->color = BLACK;
+          cr->a = r;
+        }
+        nr = &cr->header;
         z2 = b2;
       } else { /* grandparent (parent, k2, r2) */
         nl = Cell(tok1, NODE, BLACK, l, k, v, r);
         nk = k1, nv = v1;
-        nr = Cell(tok2, NODE, BLACK, r1, k2, v2, b2);
+        AS_OR_FRESH(cr, tok2, NODE, BLACK, r1, k2, v2, b2) {
+          cr->color = BLACK;
+          cr->a = r1;
+        }
+        nr = &cr->header;
         z2 = a2;
       }
     }
@@ -142,14 +191,17 @@ static hrc_obj_t *ins(hrc_obj_t *t, int32_t k, int v, hrc_obj_t *z) {
     int32_t kx = C(t)->key;
     hrc_obj_t *l, *r;
     hrc_reuse_t tok = open_cell(t, &l, &r);
-    if (k < kx) {
-      z = Cell(tok, NODEL, c, z, kx, vx, r);
+    if (k < kx) { /* ins(l, k, v, NodeL(c, z, kx, vx, r)) */
+      AS_OR_FRESH(n, tok, NODEL, c, z, kx, vx, r) { n->a = z; }
+      z = &n->header;
       t = l;
-    } else if (k > kx) {
-      z = Cell(tok, NODER, c, l, kx, vx, z);
+    } else if (k > kx) { /* ins(r, k, v, NodeR(c, l, kx, vx, z)) */
+      AS_OR_FRESH(n, tok, NODER, c, l, kx, vx, z) { n->b = z; }
+      z = &n->header;
       t = r;
-    } else {
-      return rebuild(z, Cell(tok, NODE, c, l, kx, v, r));
+    } else { /* rebuild(z, Node(c, l, kx, v, r)) */
+      AS_OR_FRESH(n, tok, NODE, c, l, kx, v, r) { n->value = (uint8_t)v; }
+      return rebuild(z, &n->header);
     }
   }
   return balance(z, LEAF, k, v, LEAF);

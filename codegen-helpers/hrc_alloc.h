@@ -35,19 +35,17 @@ typedef hrc_obj_t *hrc_reuse_t;
 #define HRC_CACHE_MIN_WORDS 2u
 #define HRC_CACHE_MAX_WORDS 32u
 
-/* Most bytes a `freed` list keeps. rc: 64 KiB, beyond which blocks go back to mimalloc,
- * which recycles them across sizes. hybrid: 6 MiB; a full list moves whole to the class's
- * `spill` stack and a new one starts (a block the cache dropped would be garbage until the
- * next collection, and a burst of frees would grow the heap and bring that collection on);
+/* Most bytes a `freed` list keeps by default (HRC_CACHE_BYTES sets it at run time). rc: 6 MiB,
+ * beyond which blocks go back to mimalloc, which recycles them across sizes; 64 KiB sent 41%
+ * of binary-trees' nodes out to mimalloc and back, 91 instructions per node against 68 at
+ * 6 MiB, at the same peak RSS (docs/benchmarks.md). hybrid: 6 MiB; a full list moves whole to the
+ * class's `spill` stack and a new one starts (a block the cache dropped would be garbage until
+ * the next collection, and a burst of frees would grow the heap and bring that collection on);
  * after each collection the owning thread trims its lists to HRC_CACHE_TRIM_BYTES and forgets
  * its spilled lists at its next refill (hrc_cache_refill), handing them back to the collector.
  * 6 MiB measured best of 4, 6 and 8 MiB (docs/backstop.md). */
-#if HRC_TRACING
 #define HRC_CACHE_CLASS_BYTES (6u << 20)
-#else
-#define HRC_CACHE_CLASS_BYTES (64u * 1024u)
-#endif
-#define HRC_CACHE_TRIM_BYTES (64u * 1024u)
+#define HRC_CACHE_TRIM_BYTES  (64u * 1024u)
 
 typedef struct hrc_cache_s {
   /* Two lists per size in words, as mimalloc keeps `free` and `local_free`: allocation pops
@@ -57,6 +55,10 @@ typedef struct hrc_cache_s {
   void *ready[HRC_CACHE_MAX_WORDS + 1];
   void *freed[HRC_CACHE_MAX_WORDS + 1];
   uint32_t nfreed[HRC_CACHE_MAX_WORDS + 1]; /* blocks on each `freed` list */
+  /* Most blocks each `freed` list holds (HRC_CACHE_BYTES / size, at least 1); 0 in the empty
+   * shared record, so the inline push (hrc_cache_put) of a thread without caches fails its one
+   * compare and the library registers the thread. */
+  uint32_t cap[HRC_CACHE_MAX_WORDS + 1];
   /* hybrid: full `freed` lists, linked through their first block's second word. */
   void *spill[HRC_CACHE_MAX_WORDS + 1];
   uint32_t nspill[HRC_CACHE_MAX_WORDS + 1]; /* blocks on each spill stack */
@@ -73,6 +75,36 @@ static inline bool hrc_cache_fits(size_t words) {
   return words - HRC_CACHE_MIN_WORDS <= HRC_CACHE_MAX_WORDS - HRC_CACHE_MIN_WORDS;
 }
 
+/* The inline part of a free: push a dead block whose fields are already released or moved out
+ * onto this thread's cache, as short as the pop. False when the block takes the library path
+ * (hrc_free_block_slow): a checked or statistics build, a size the caches do not hold, a full
+ * list, a thread without caches yet, and on a traced heap a pointer-free block or one with more
+ * than two scanned fields to clear. Release builds do not check here that the block is hrc's
+ * (generated code frees only cells it matched as unique; the checked build checks). */
+static inline bool hrc_cache_put(hrc_obj_t *o) {
+#if !HRC_DEBUG && HRC_COUNTING && !HRC_WITH_STATS
+  size_t words = o->words;
+  hrc_cache_t *cache = hrc_tls_cache;
+  if (!hrc_cache_fits(words)) return false;
+  uint32_t n = cache->nfreed[words];
+  if (HRC_UNLIKELY(n >= cache->cap[words])) return false;
+#if HRC_TRACING
+  /* the collector must not see a dead block's old fields (block_internal.h's clear) */
+  if (HRC_UNLIKELY((o->flags & HRC_FLAG_ATOMIC) || o->scan > 2)) return false;
+  void **fields = (void **)o;
+  __atomic_store_n(&fields[1], NULL, __ATOMIC_RELAXED);
+  if (o->scan == 2) __atomic_store_n(&fields[2], NULL, __ATOMIC_RELAXED);
+#endif
+  *(void **)o = cache->freed[words];
+  cache->freed[words] = o;
+  cache->nfreed[words] = n + 1;
+  return true;
+#else
+  (void)o;
+  return false;
+#endif
+}
+
 /* Bytes of free blocks this thread's caches hold for reuse (0 in checked builds), once the
  * rest of this thread's bounded drops is freed (a drop frees at most 65,536 objects at once; the
  * rest is freed a walk per cache refill, or by a report like this one). */
@@ -87,11 +119,17 @@ HRC_API HRC_NOINLINE void hrc_free_block_slow(hrc_obj_t *o, hrc_op_t op);
 #if HRC_DEBUG
 HRC_API HRC_COLD void hrc_debug_token(hrc_obj_t *tok, size_t size, unsigned scan);
 HRC_API HRC_COLD void hrc_debug_to_token(hrc_obj_t *o);
+HRC_API HRC_COLD void hrc_debug_to_cell_token(hrc_obj_t *o);
+HRC_API HRC_COLD void hrc_debug_reuse_same(hrc_obj_t *tok);
 #define HRC_CHECK_TOKEN(tok, size, scan) hrc_debug_token((tok), (size), (scan))
 #define HRC_POISON_TOKEN(o)              hrc_debug_to_token(o)
+#define HRC_CELL_TOKEN(o)                hrc_debug_to_cell_token(o)
+#define HRC_CHECK_REUSE_SAME(tok)        hrc_debug_reuse_same(tok)
 #else
 #define HRC_CHECK_TOKEN(tok, size, scan) ((void)0)
 #define HRC_POISON_TOKEN(o)              ((void)0)
+#define HRC_CELL_TOKEN(o)                ((void)0)
+#define HRC_CHECK_REUSE_SAME(tok)        ((void)0)
 #endif
 HRC_API HRC_COLD void hrc_stats_reuse_cold(hrc_obj_t *tok, size_t size, unsigned tag);
 #if defined(HRC_MODE_RC)
@@ -227,6 +265,36 @@ static inline hrc_obj_t *hrc_alloc_at_acyclic(hrc_reuse_t tok, size_t size, unsi
   return hrc_alloc_at_flagged(tok, size, tag, scan, HRC_FLAG_ACYCLIC);
 }
 
+/* Reuse specialisation: build, in the token's cell, the same constructor it held (same tag, size
+ * and scanned-field count), writing only the fields that change: the header and the unchanged
+ * fields are already right. tok must be non-empty and come from hrc_reuse_cell, whose fields
+ * the caller took over and still holds (the checked build stops anything else). Koka
+ * specialises this way when at least a quarter of the fields stay; docs/lowering.md shows the
+ * compiled form:
+ *     if (tok != NULL) { c = hrc_reuse_same(tok); c->head = h2; }     // tail unchanged
+ *     else { c = hrc_alloc(sizeof(cons), CONS, 2); c->head = h2; c->tail = t; }
+ */
+static inline hrc_obj_t *hrc_reuse_same(hrc_reuse_t tok) {
+  HRC_CHECK_REUSE_SAME(tok);
+#if HRC_WITH_STATS
+  hrc_tls_stats->reuses++;
+#endif
+  return tok; /* rc: still unique; flags: still the constructor's */
+}
+
+/* hrc_reuse_same for another constructor of the same size and scanned-field count: only the tag
+ * changes in the header (Koka's "set tag and fields"). */
+static inline hrc_obj_t *hrc_reuse_as(hrc_reuse_t tok, unsigned tag) {
+  HRC_CHECK_REUSE_SAME(tok);
+#if HRC_WITH_STATS
+  hrc_tls_stats->reuses++;
+  hrc_tls_stats->live_by_tag[tok->tag]--;
+  hrc_tls_stats->live_by_tag[tag]++;
+#endif
+  tok->tag = (uint8_t)tag;
+  return tok;
+}
+
 /* Release a reference, returning the object's memory as a token when it was the last one
  * (its fields are dropped first); otherwise the count goes down and the token is empty. */
 static inline hrc_reuse_t hrc_drop_reuse(hrc_obj_t *o) {
@@ -246,7 +314,7 @@ static inline hrc_reuse_t hrc_drop_reuse(hrc_obj_t *o) {
 
 /* Give a token back when no allocation took it. */
 static inline void hrc_reuse_free(hrc_reuse_t tok) {
-  if (HRC_COUNTING && tok != NULL) hrc_free_block_slow(tok, HRC_OP_FREE_TOKEN);
+  if (HRC_COUNTING && tok != NULL && !hrc_cache_put(tok)) hrc_free_block_slow(tok, HRC_OP_FREE_TOKEN);
 }
 
 /* Drop specialisation, unique case: turn a unique cell whose fields the caller has taken over
@@ -257,14 +325,14 @@ static inline hrc_reuse_t hrc_reuse_cell(hrc_obj_t *o) {
   return HRC_NO_REUSE;
 #endif
   HRC_CHECK(o, HRC_OP_REUSE_CELL);
-  HRC_POISON_TOKEN(o);
+  HRC_CELL_TOKEN(o);
   return o;
 }
 
 /* Drop specialisation, unique case without reuse: free a unique cell whose fields the caller
  * has taken over (no field is dropped). */
 static inline void hrc_free_cell(hrc_obj_t *o) {
-  if (HRC_COUNTING) hrc_free_block_slow(o, HRC_OP_FREE_CELL);
+  if (HRC_COUNTING && !hrc_cache_put(o)) hrc_free_block_slow(o, HRC_OP_FREE_CELL);
 }
 
 /* Drop specialisation, shared case: after dup'ing the fields it keeps, the caller gives up its

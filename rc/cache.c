@@ -2,6 +2,7 @@
  * exit. The push/pop fast paths and the invariants are in cache_internal.h. What a traced heap
  * adds (HRC_HEAP_TRACED): the spill stack, and trimming after each collection. */
 #include "cache_internal.h"
+#include "options_internal.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -15,6 +16,11 @@ HRC_THREAD_LOCAL hrc_cache_t *hrc_tls_cache = &empty_cache;
 void hrc_cache_thread_enter(void) {
   hrc_cache_t *c = hrc_heap_alloc_root(sizeof(hrc_cache_t));
   if (c == NULL) hrc_out_of_memory(sizeof(hrc_cache_t));
+  uint64_t bytes = hrc_option(HRC_OPTION_CACHE_BYTES);
+  for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) {
+    uint64_t n = bytes / (8 * w);
+    c->cap[w] = n == 0 ? 1 : n > UINT32_MAX ? UINT32_MAX : (uint32_t)n; /* a spill needs one */
+  }
   hrc_tls_cache = c;
 }
 

@@ -10,8 +10,8 @@
  * docs/backstop.md).
  *
  * Invariants: a cached block is dead and belongs to no object; its first word links its
- * list; nfreed[w] counts the blocks on freed[w]. A `freed` list holds at most
- * HRC_CACHE_CLASS_BYTES; beyond that blocks go back to the heap, or, on a traced heap (where a
+ * list; nfreed[w] counts the blocks on freed[w]. A `freed` list holds at most cap[w] blocks
+ * (HRC_CACHE_BYTES, default HRC_CACHE_CLASS_BYTES; 0 blocks in the empty shared record); beyond that blocks go back to the heap, or, on a traced heap (where a
  * block given back is reclaimed only by the next collection), the full list moves to spill[w], a
  * stack of such lists linked through their head block's second word (a field the free cleared),
  * and refills take from it before the heap. `ready` holds a former `freed` or spilled list or a
@@ -48,47 +48,11 @@ static inline void *hrc_cache_pop(size_t words) {
   return b;
 }
 
-/* Blocks a `freed` list of `words`-word blocks may hold (a table: no division on frees). */
-#define HRC_CACHE_LIMIT(w) (HRC_CACHE_CLASS_BYTES / (8u * (w)))
-static const uint32_t hrc_cache_limit[HRC_CACHE_MAX_WORDS + 1] = {0,
-                                                                  0,
-                                                                  HRC_CACHE_LIMIT(2),
-                                                                  HRC_CACHE_LIMIT(3),
-                                                                  HRC_CACHE_LIMIT(4),
-                                                                  HRC_CACHE_LIMIT(5),
-                                                                  HRC_CACHE_LIMIT(6),
-                                                                  HRC_CACHE_LIMIT(7),
-                                                                  HRC_CACHE_LIMIT(8),
-                                                                  HRC_CACHE_LIMIT(9),
-                                                                  HRC_CACHE_LIMIT(10),
-                                                                  HRC_CACHE_LIMIT(11),
-                                                                  HRC_CACHE_LIMIT(12),
-                                                                  HRC_CACHE_LIMIT(13),
-                                                                  HRC_CACHE_LIMIT(14),
-                                                                  HRC_CACHE_LIMIT(15),
-                                                                  HRC_CACHE_LIMIT(16),
-                                                                  HRC_CACHE_LIMIT(17),
-                                                                  HRC_CACHE_LIMIT(18),
-                                                                  HRC_CACHE_LIMIT(19),
-                                                                  HRC_CACHE_LIMIT(20),
-                                                                  HRC_CACHE_LIMIT(21),
-                                                                  HRC_CACHE_LIMIT(22),
-                                                                  HRC_CACHE_LIMIT(23),
-                                                                  HRC_CACHE_LIMIT(24),
-                                                                  HRC_CACHE_LIMIT(25),
-                                                                  HRC_CACHE_LIMIT(26),
-                                                                  HRC_CACHE_LIMIT(27),
-                                                                  HRC_CACHE_LIMIT(28),
-                                                                  HRC_CACHE_LIMIT(29),
-                                                                  HRC_CACHE_LIMIT(30),
-                                                                  HRC_CACHE_LIMIT(31),
-                                                                  HRC_CACHE_LIMIT(32)};
-
 /* Keep a dead block of `words` words in `cache` (this thread's); false when that class's
  * `freed` list holds its share. */
 static inline bool hrc_cache_push_to(hrc_cache_t *cache, void *block, size_t words) {
   uint32_t n = cache->nfreed[words];
-  if (HRC_UNLIKELY(n >= hrc_cache_limit[words])) return false;
+  if (HRC_UNLIKELY(n >= cache->cap[words])) return false;
   *(void **)block = cache->freed[words];
   cache->freed[words] = block;
   cache->nfreed[words] = n + 1;

@@ -6,7 +6,8 @@
  * while it lives and xor DEAD_MAGIC once freed. So a check can tell, and name in one line:
  *   - a pointer hrc never allocated (no cookie),
  *   - a freed object (dead cookie; rc word HRC_RC_FREED, fields filled with 0xDB),
- *   - a reuse token used as an object (rc word HRC_RC_TOKEN),
+ *   - a reuse token used as an object (rc word HRC_RC_TOKEN, or HRC_RC_TOKEN_CELL for a cell
+ *     whose fields moved out, which keeps them for hrc_reuse_same),
  *   - a decrement that would underflow, and unique-only operations on shared objects,
  *   - a local count touched by a thread that does not own it while its owner still runs (a
  *     missing hrc_share; see check_owner for the moves the contract allows).
@@ -269,6 +270,20 @@ void hrc_debug_to_token(hrc_obj_t *o) {
   hrc_rc_store(o, HRC_RC_TOKEN);
 }
 
+/* A unique cell whose fields the caller took over becomes a token; its fields stay, since
+ * reuse specialisation (hrc_reuse_same) writes back only those that change. */
+void hrc_debug_to_cell_token(hrc_obj_t *o) { hrc_rc_store(o, HRC_RC_TOKEN_CELL); }
+
+void hrc_debug_reuse_same(hrc_obj_t *tok) {
+  hrc_debug_check(tok, HRC_OP_ALLOC_AT);
+  if (hrc_rc_load(tok) != HRC_RC_TOKEN_CELL)
+    hrc_fatal("reuse_same of %p (tag %u), a token whose fields were dropped (hrc_drop_reuse): "
+              "only a cell from hrc_reuse_cell keeps its fields",
+              (void *)tok, tok->tag);
+  set_owner(tok); /* the object is this thread's again */
+  hrc_rc_store(tok, HRC_RC_UNIQUE);
+}
+
 /* ---- checks ---- */
 
 /* Checks for a freed block: each operation gets its own words. */
@@ -283,7 +298,7 @@ static HRC_NORETURN void fail_freed(const hrc_obj_t *o, hrc_op_t op) {
 /* Checks that apply to the rc word of a live block. */
 static void check_live_state(const hrc_obj_t *o, hrc_op_t op, uint32_t rc) {
   bool token_op = op == HRC_OP_ALLOC_AT || op == HRC_OP_FREE_TOKEN;
-  if (rc == HRC_RC_TOKEN) {
+  if (rc == HRC_RC_TOKEN || rc == HRC_RC_TOKEN_CELL) {
     if (!token_op)
       hrc_fatal("%s of dead object %p (tag %u): its memory is a reuse token", hrc_op_name(op),
                 (void *)o, o->tag);

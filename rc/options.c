@@ -33,6 +33,8 @@ static const option_t options[HRC_OPTION_COUNT] = {
                                "freed blocks a thread's quarantine holds (checked builds)"},
     [HRC_OPTION_QUARANTINE_BYTES] = {"HRC_QUARANTINE_BYTES", (uint64_t)8 << 20, 0, UINT64_MAX, true,
                                      "bytes a thread's quarantine holds (checked builds)"},
+    [HRC_OPTION_CACHE_BYTES] = {"HRC_CACHE_BYTES", HRC_CACHE_CLASS_BYTES, 0, (uint64_t)1 << 30,
+                                true, "bytes of free blocks a thread keeps per size for reuse"},
     [HRC_OPTION_GC_CANDIDATES] = {"HRC_GC_CANDIDATES", 4096, 4096, (uint64_t)1 << 26, false,
                                   "possible cycle roots that start a collection (hybrid)"},
     [HRC_OPTION_GC_GROWTH] = {"HRC_GC_GROWTH", 4, 0, 1024, false,
