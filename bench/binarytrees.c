@@ -17,7 +17,13 @@ typedef struct node_s {
   hrc_obj_t *left, *right;
 } node_t;
 
-/* fun make(d) = if d == 0 then Leaf else Node(make(d-1), make(d-1)) */
+/* fun make(d) = if d == 0 then Leaf else Node(make(d-1), make(d-1))
+ * Koka would compile this tail recursive modulo cons (the last field's call in a loop through a
+ * constructor context). Measured here (depth 16, rc, callgrind, gcc 12 -O2) that form costs 31
+ * instructions per node against 12 for this one: the loop keeps six registers live across the
+ * left call, which gcc saves and restores in every one of them, and its base case is no longer
+ * inlined at the calls. So the benchmark keeps the plain recursion; a compiler on hrc should
+ * choose TRMC by cost where the non-tail call comes first. */
 static hrc_obj_t *make(int d) {
   if (d == 0) return LEAF;
   node_t *n = (node_t *)hrc_alloc_acyclic(sizeof(node_t), NODE, 2);

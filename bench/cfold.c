@@ -1,7 +1,8 @@
 /* cfold.c: constant folding (the Perceus paper's cfold, from Lean's const_fold): build
  * mk_expr(n, 1), evaluate it, reassociate it, fold its constants and evaluate again. Lowered
- * as a Perceus compiler lowers it (docs/lowering.md), append_add/append_mul with a constructor
- * context (tail recursion modulo cons, section 7) as Koka compiles them; the rest recurses half
+ * as Koka's compiler lowers it (docs/lowering.md), append_add/append_mul with a constructor
+ * context (tail recursion modulo cons, section 7) and reuse specialisation (section 4) as Koka
+ * compiles them; the rest recurses half
  * a million calls deep on the reassociated chains, so it runs on a 1 GiB stack.
  * Usage: cfold [n] (default 20). The check is the folded value (3447966 for 20).
  */
@@ -60,8 +61,13 @@ static hrc_obj_t *append_op(int op, hrc_obj_t *e0, hrc_obj_t *e3) {
   while (TAG(e0) == op) {
     hrc_obj_t *e1, *e2;
     hrc_reuse_t tok = open_bin(e0, &e1, &e2);
-    bin_t *c = (bin_t *)hrc_alloc_at_acyclic(tok, sizeof(bin_t), (unsigned)op, 2);
-    c->l = e1;
+    bin_t *c; /* Op(e1, hole): reuse-specialised, the tag and e1 stay where they are */
+    if (tok != HRC_NO_REUSE) {
+      c = (bin_t *)hrc_reuse_same(tok);
+    } else {
+      c = (bin_t *)hrc_alloc_acyclic(sizeof(bin_t), (unsigned)op, 2);
+      c->l = e1;
+    }
     k = hrc_ctx_extend(k, &c->header, &c->r);
     e0 = e2;
   }
@@ -112,7 +118,13 @@ static hrc_obj_t *const_folding(hrc_obj_t *e) {
       return Bin(tb, op, Leaf(hrc_drop_reuse(a), VAL, v), x);
     }
   }
-  return Bin(tok, op, a, b); /* (_, _) -> Op(e1', e2') */
+  /* (_, _) -> Op(e1', e2'): reuse-specialised (the tag stays: Koka specialises a two-field
+   * constructor on that alone) */
+  if (tok == HRC_NO_REUSE) return Bin(HRC_NO_REUSE, op, a, b);
+  bin_t *c = (bin_t *)hrc_reuse_same(tok);
+  c->l = a;
+  c->r = b;
+  return &c->header;
 }
 
 /* fun eval(^e) */

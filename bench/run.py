@@ -32,21 +32,24 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODES = ["rc", "gc", "gc-matched", "hybrid"]
 
-# name, executable stem, quick arguments, full arguments, modes, reference check at full size
+# name, executable stem, quick arguments, full arguments, modes, reference check at full size,
+# and the arguments --callgrind counts at (a size that runs in seconds under valgrind, the same
+# whatever --full says, so counts compare across runs and with bench/instructions-baseline.json)
 SUITE = [
-    ("rbtree", "rbtree", ["1000000"], ["4200000"], MODES, 420000),
-    ("rbtree-ck", "rbtree", ["1000000", "5"], ["4200000", "5"], MODES, 420000),
-    ("rbtree-fip", "rbtree-fip", ["1000000"], ["4200000"], MODES, 420000),
-    ("deriv", "deriv", ["9"], ["10"], MODES, 40230090),
-    ("nqueens", "nqueens", ["12"], ["13"], MODES, 73712),
-    ("cfold", "cfold", ["19"], ["20"], MODES, 3447966),
-    ("binary-trees", "binarytrees", ["18"], ["21"], MODES, 4194303),
-    ("closures", "closures", ["1000000", "5"], ["1000000", "50"], MODES, None),
-    ("threads", "threads", ["100"], ["400"], MODES, None),
-    ("cyclic", "cyclic", ["20000"], ["100000"], MODES, None),
-    ("cyclic-4x", "cyclic", ["80000"], ["400000"], ["gc", "hybrid"], None),
-    ("mixed", "mixed", ["2000"], ["20000"], MODES, None),
+    ("rbtree", "rbtree", ["1000000"], ["4200000"], MODES, 420000, ["420000"]),
+    ("rbtree-ck", "rbtree", ["1000000", "5"], ["4200000", "5"], MODES, 420000, ["420000", "5"]),
+    ("rbtree-fip", "rbtree-fip", ["1000000"], ["4200000"], MODES, 420000, ["420000"]),
+    ("deriv", "deriv", ["9"], ["10"], MODES, 40230090, ["8"]),
+    ("nqueens", "nqueens", ["12"], ["13"], MODES, 73712, ["11"]),
+    ("cfold", "cfold", ["19"], ["20"], MODES, 3447966, ["17"]),
+    ("binary-trees", "binarytrees", ["18"], ["21"], MODES, 4194303, ["16"]),
+    ("closures", "closures", ["1000000", "5"], ["1000000", "50"], MODES, None, ["200000", "5"]),
+    ("threads", "threads", ["100"], ["400"], MODES, None, ["20"]),
+    ("cyclic", "cyclic", ["20000"], ["100000"], MODES, None, ["20000"]),
+    ("cyclic-4x", "cyclic", ["80000"], ["400000"], ["gc", "hybrid"], None, ["80000"]),
+    ("mixed", "mixed", ["2000"], ["20000"], MODES, None, ["2000"]),
 ]
+CALLGRIND_RBTREE = ["420000"]  # the baselines' (rbtree's) count size
 # Baselines: (name, executable, modes it runs in); rbtree's arguments.
 BASELINES = [
     ("rbtree-noreuse", "rbtree-noreuse", ["rc", "hybrid"]),
@@ -55,6 +58,10 @@ BASELINES = [
     ("rbtree-std-map", "rbtree-std-map", ["baseline"]),
 ]
 PERCEUS = ["rbtree", "rbtree-ck", "rbtree-fip", "deriv", "nqueens", "cfold", "binary-trees", "closures"]
+# Instruction counts recorded before issue 17 (commit 1d73608, release, stats off) at the
+# callgrind sizes: the report checks that no workload's count rises above them.
+INSTR_BASELINE = os.path.join(ROOT, "bench", "instructions-baseline.json")
+INSTR_SLACK = 1.005  # threaded and collecting runs vary this much between callgrind runs
 DIVISORS = [4, 6, 8, 12, 16, 24]  # bdwgc's default is 3; larger collects sooner
 MATCH_SLACK = 1.05  # gc-matched aims at a peak RSS within 5% of hybrid's
 MATCH_SLOWEST = 4   # ... and stops raising the divisor once a run takes 4x gc's default time
@@ -175,9 +182,10 @@ def timed_runs(name, stem, args, modes, dirs, a, prog, envs):
     return timed
 
 
-def measure(name, stem, args, mode, dirs, a, prog, env_extra, timed=None):
+def measure(name, stem, args, mode, dirs, a, prog, env_extra, timed=None, cg_args=None):
     """Median of a.runs timed runs (no stats; taken here unless given) plus one counted run
-    (stats); one JSON record."""
+    (stats); one JSON record. With --callgrind, the instruction count of the stats-free build at
+    cg_args, and the allocations a stats run counts at that size (for per-object figures)."""
     if timed is None:
         timed = timed_runs(name, stem, args, [mode], dirs, a, prog, {mode: env_extra})[mode]
     counted = timed[0]
@@ -206,8 +214,13 @@ def measure(name, stem, args, mode, dirs, a, prog, env_extra, timed=None):
     if env_extra:
         rec["env"] = env_extra
     if a.callgrind:
-        prog.step(f"{name} {mode} callgrind")
-        rec["instructions"] = callgrind(exe_path(dirs["nostats"], stem, mode), args, env_extra)
+        cg_args = cg_args or args
+        prog.step(f"{name} {mode} callgrind {' '.join(cg_args)}")
+        rec["instructions"] = callgrind(exe_path(dirs["nostats"], stem, mode), cg_args, env_extra)
+        rec["instructions_size"] = " ".join(cg_args)
+        if mode != "baseline":
+            rec["instructions_allocs"] = int(run_once(exe_path(dirs["stats"], stem, mode), cg_args,
+                                                      env_extra)["allocs"])
     return rec
 
 
@@ -287,6 +300,52 @@ def cpu(r):
     return r.get("cpu_s", r["user_s"])
 
 
+def instruction_targets(by):
+    """Issue 17's targets, on callgrind counts at the callgrind sizes (release, stats off)."""
+    out = []
+
+    def t(what, ok, shown):
+        out.append(f"  [{'met' if ok else 'MISSED'}] {what}: {shown}")
+
+    def instr(n, m):
+        r = by.get((n, m))
+        return r.get("instructions") if r else None
+
+    rc, hy = instr("rbtree", "rc"), instr("rbtree", "hybrid")
+    if rc:
+        t("rbtree 420,000 rc <= 625 M instructions (kklib with Koka's lowering: 645 M)",
+          rc <= 625e6, f"{rc / 1e6:.0f} M")
+    if rc and hy:
+        t("rbtree 420,000 hybrid <= 1.03x rc instructions", hy <= 1.03 * rc, f"{hy / rc:.3f}x")
+    fip = instr("rbtree-fip", "rc")
+    if fip:
+        t("rbtree-fip 420,000 rc <= 600 M instructions", fip <= 600e6, f"{fip / 1e6:.0f} M")
+    for m in ("rc", "hybrid"):
+        r = by.get(("binary-trees", m))
+        if r and r.get("instructions") and r.get("instructions_allocs"):
+            per = r["instructions"] / r["instructions_allocs"]
+            t(f"binary-trees depth 16 {m} <= 55 instructions per allocated node", per <= 55,
+              f"{per:.1f} (OCaml 4.13: 58, C + mimalloc: 81)")
+    if os.path.exists(INSTR_BASELINE):
+        with open(INSTR_BASELINE) as f:
+            base = json.load(f)
+        rose = []
+        compared = 0
+        for key, before in base["counts"].items():
+            n, m = key.rsplit(" ", 1)
+            now = instr(n, m)
+            if now is None or by[(n, m)].get("instructions_size") != base["sizes"][n]:
+                continue
+            compared += 1
+            if now > before * INSTR_SLACK:
+                rose.append(f"{key} {before / 1e6:.0f} -> {now / 1e6:.0f} M")
+        if compared:
+            t(f"no workload's instruction count rises over {base['commit']}'s "
+              f"({compared} counted, {INSTR_SLACK - 1:.1%} slack)", not rose,
+              "; ".join(rose) if rose else "none rose")
+    return out
+
+
 def targets(records, full):
     """The issues' targets, each with what this run shows. Times are CPU times of runs taken
     round-robin; a ratio whose range over the runs straddles its limit is within noise."""
@@ -345,10 +404,7 @@ def targets(records, full):
     if ("binary-trees", "hybrid") in by:
         r = by[("binary-trees", "hybrid")]
         t("binary-trees hybrid <= 10 collections", r["collections"] <= 10, str(r["collections"]))
-        if r.get("instructions") and r["allocs"]:
-            per = r["instructions"] / r["allocs"]
-            t("binary-trees hybrid <= 60 instructions per node", per <= 60,
-              f"{per:.0f} per allocated node (callgrind)")
+    out += instruction_targets(by)
     for n in ("cyclic", "cyclic-4x"):
         if has(n, "hybrid", "gc"):
             x = by[(n, "hybrid")]["peak_rss_kb"] / by[(n, "gc")]["peak_rss_kb"]
@@ -469,13 +525,13 @@ def main():
     total += sum(len(b[2]) * per for b in baselines) + (0 if a.no_defer or only else 3)
     prog = Progress(total)
     records, failures, traces = [], [], {}
-    for name, stem, quick, full, modes, ref in suite:
+    for name, stem, quick, full, modes, ref, cg_args in suite:
         args = full if a.full else quick
         got = {}
         plain = [m for m in ("rc", "hybrid", "gc") if m in modes]
         timed = timed_runs(name, stem, args, plain, dirs, a, prog, {})
         for mode in plain:
-            got[mode] = measure(name, stem, args, mode, dirs, a, prog, {}, timed[mode])
+            got[mode] = measure(name, stem, args, mode, dirs, a, prog, {}, timed[mode], cg_args)
         for mode in plain:
             prog.step(f"{name} {mode} heap trace")
             path = os.path.join(a.out, f"trace-{name}-{mode}.dat")
@@ -486,7 +542,7 @@ def main():
             d = matched_divisor(name, stem, args, target, got["gc"]["wall_s"], dirs, prog) \
                 if target and "gc" in got else 3
             got["gc-matched"] = measure(name, stem, args, "gc-matched", dirs, a, prog,
-                                        {"GC_FREE_SPACE_DIVISOR": str(d)})
+                                        {"GC_FREE_SPACE_DIVISOR": str(d)}, None, cg_args)
         records += [got[m] for m in MODES if m in got]
         checks = {r["checksum"] for r in got.values()}
         if len(checks) != 1 or not all(r["checksums_agree_across_runs"] for r in got.values()):
@@ -498,7 +554,7 @@ def main():
     for name, exe, modes in baselines:
         args = rb[3] if a.full else rb[2]
         for mode in modes:
-            rec = measure(name, exe, args, mode, dirs, a, prog, {})
+            rec = measure(name, exe, args, mode, dirs, a, prog, {}, None, CALLGRIND_RBTREE)
             records.append(rec)
             main_rb = next((r for r in records if r["name"] == "rbtree" and r["mode"] == "rc"), None)
             if main_rb and rec["checksum"] != main_rb["checksum"]:

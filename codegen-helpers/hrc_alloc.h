@@ -314,7 +314,8 @@ static inline hrc_reuse_t hrc_drop_reuse(hrc_obj_t *o) {
 
 /* Give a token back when no allocation took it. */
 static inline void hrc_reuse_free(hrc_reuse_t tok) {
-  if (HRC_COUNTING && tok != NULL && !hrc_cache_put(tok)) hrc_free_block_slow(tok, HRC_OP_FREE_TOKEN);
+  if (HRC_COUNTING && tok != NULL && !hrc_cache_put(tok))
+    hrc_free_block_slow(tok, HRC_OP_FREE_TOKEN);
 }
 
 /* Drop specialisation, unique case: turn a unique cell whose fields the caller has taken over

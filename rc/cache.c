@@ -51,12 +51,16 @@ static void release_spill_list(void **list, size_t words) {
   }
 }
 
-/* Traced heap: the free blocks ended threads left, by size, for the refills of threads that
- * start later: a stack of lists linked through their heads' second words (a field a free
- * clears). Without it each new thread's first allocation of a size took a fresh batch of
+/* The free blocks ended threads left, by size, for the refills of other threads: a stack of
+ * lists linked through their heads' second words (a field a traced heap's free clears).
+ * Traced heap: without it each new thread's first allocation of a size took a fresh batch of
  * bdwgc's (a heap block) and its exit left the rest as garbage: thread churn ran collections
  * for that alone. In static data, which the collector scans, so pooled blocks stay free;
- * handed back to the collector at the first refill after each collection. */
+ * handed back to the collector at the first refill after each collection. rc: an ending
+ * thread gave every cached block back to mimalloc one by one (cfold, whose work runs on a
+ * thread of its own, spent 12% of its instructions there with 6 MiB caches); now its lists
+ * wait here for other threads' refills, but only for sizes whose pool is empty (the rest is
+ * given back), so the pool holds at most about one thread's caches. */
 static pthread_mutex_t orphans_lock = PTHREAD_MUTEX_INITIALIZER;
 static void **orphans[HRC_CACHE_MAX_WORDS + 1];
 static uint64_t orphans_epoch;
@@ -68,10 +72,17 @@ static void orphan_push(void **list, size_t words) {
   __atomic_store_n(&orphans[words], list, __ATOMIC_RELAXED); /* refills peek without the lock */
 }
 
-/* A thread ends: its lists go to the pool instead of the collector. */
+/* A thread ends: its lists go to the pool instead of the heap (rc: for sizes the pool lacks). */
 static void orphan_caches(hrc_cache_t *c) {
   pthread_mutex_lock(&orphans_lock);
   for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) {
+    if (!HRC_HEAP_TRACED && orphans[w] != NULL) { /* rc: a full pool: give these back */
+      hrc_heap_free_list(c->ready[w], w * 8);
+      hrc_heap_free_list(c->freed[w], w * 8);
+      c->ready[w] = c->freed[w] = NULL;
+      c->nfreed[w] = 0;
+      continue;
+    }
     orphan_push(c->ready[w], w);
     orphan_push(c->freed[w], w);
     for (void **l = c->spill[w], **next; l != NULL; l = next) {
@@ -117,7 +128,6 @@ static void orphans_release(uint64_t epoch) {
 }
 
 void hrc_cache_orphans_release(void) {
-  if (!HRC_HEAP_TRACED) return;
   pthread_mutex_lock(&orphans_lock);
   orphans_hand_back();
   pthread_mutex_unlock(&orphans_lock);
@@ -203,7 +213,7 @@ void *hrc_cache_refill(size_t words) {
   hrc_tls_cache->freed[words] = NULL;
   hrc_tls_cache->nfreed[words] = 0;
   if (HRC_HEAP_TRACED && list == NULL) list = unspill(hrc_tls_cache, words);
-  if (HRC_HEAP_TRACED && list == NULL && __atomic_load_n(&orphans[words], __ATOMIC_RELAXED) != NULL)
+  if (list == NULL && __atomic_load_n(&orphans[words], __ATOMIC_RELAXED) != NULL)
     list = orphan_take(words);
   if (list == NULL) list = hrc_heap_alloc_many(words * 8, HRC_CACHE_BATCH);
   hrc_tls_cache->ready[words] = list;
@@ -239,8 +249,7 @@ void hrc_cache_release(void) {
 void hrc_cache_thread_exit(void) {
   hrc_cache_t *c = hrc_tls_cache;
   if (c == &empty_cache) return;
-  if (HRC_HEAP_TRACED) orphan_caches(c);
-  else hrc_cache_release();
+  orphan_caches(c);
   hrc_tls_cache = &empty_cache;
   hrc_heap_free_root(c);
 }

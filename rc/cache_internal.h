@@ -11,15 +11,17 @@
  *
  * Invariants: a cached block is dead and belongs to no object; its first word links its
  * list; nfreed[w] counts the blocks on freed[w]. A `freed` list holds at most cap[w] blocks
- * (HRC_CACHE_BYTES, default HRC_CACHE_CLASS_BYTES; 0 blocks in the empty shared record); beyond that blocks go back to the heap, or, on a traced heap (where a
- * block given back is reclaimed only by the next collection), the full list moves to spill[w], a
- * stack of such lists linked through their head block's second word (a field the free cleared),
- * and refills take from it before the heap. `ready` holds a former `freed` or spilled list or a
- * fresh batch. Only the owning thread touches its caches; on a traced heap it trims `ready` and
- * `freed` and hands `spill` back after collections (hrc_heap_epoch), so between two collections a
- * thread's caches hold at most about twice the bound per size beyond what it freed since the
- * first; a thread's exit releases them (hrc_cache_thread_exit). Checked builds bypass the caches
- * (freed blocks go to the quarantine instead).
+ * (HRC_CACHE_BYTES, default HRC_CACHE_CLASS_BYTES; 0 blocks in the empty shared record); beyond
+ * that blocks go back to the heap, or, on a traced heap (where a block given back is reclaimed only
+ * by the next collection), the full list moves to spill[w], a stack of such lists linked through
+ * their head block's second word (a field the free cleared), and refills take from it before the
+ * heap. `ready` holds a former `freed` or spilled list or a fresh batch. Only the owning thread
+ * touches its caches; on a traced heap it trims `ready` and `freed` and hands `spill` back after
+ * collections (hrc_heap_epoch), so between two collections a thread's caches hold at most about
+ * twice the bound per size beyond what it freed since the first; a thread's exit hands them to a
+ * pool for other threads (hrc_cache_thread_exit; rc keeps about one thread's worth there and gives
+ * the rest back; hrc_collect empties it). Checked builds bypass the caches (freed blocks go to the
+ * quarantine instead).
  */
 #ifndef HRC_CACHE_INTERNAL_H
 #define HRC_CACHE_INTERNAL_H
@@ -74,8 +76,8 @@ static inline void hrc_cache_overflow(void *block, size_t words) {
   else hrc_heap_free_sized(block, words * 8);
 }
 
-/* Traced heap: hand the blocks ended threads left for later threads back to the collector
- * (an explicit collection does, so that it reclaims them). */
+/* Hand the blocks ended threads left for later threads back to the heap (an explicit
+ * collection does, so that a traced heap reclaims them and rc's memory goes back). */
 HRC_HIDDEN void hrc_cache_orphans_release(void);
 
 /* Return every cached block of this thread to the heap. */

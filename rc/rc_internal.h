@@ -18,10 +18,10 @@
 #include "heap.h"
 #include "hrc.h"
 
-/* rc words that only checked builds write; both lie in the sticky band, which release code
+/* rc words that only checked builds write; all lie in the sticky band, which release code
  * never frees or counts. */
-#define HRC_RC_FREED 0xDEADDEADu
-#define HRC_RC_TOKEN 0xDEAD7043u      /* a token whose fields were dropped (hrc_drop_reuse) */
+#define HRC_RC_FREED      0xDEADDEADu
+#define HRC_RC_TOKEN      0xDEAD7043u /* a token whose fields were dropped (hrc_drop_reuse) */
 #define HRC_RC_TOKEN_CELL 0xDEAD7044u /* a token whose fields moved out (hrc_reuse_cell) */
 
 /* ---- blocks (block_internal.h allocates and releases them) ---- */

@@ -147,6 +147,27 @@ Test(checks, a_token_used_twice_is_caught) {
   expect_fatal(token_twice, cell(), "which is a live object, not a reuse token");
 }
 
+static void reuse_same_after_drop_reuse(void *arg) {
+  hrc_reuse_t tok = hrc_drop_reuse(arg); /* fields dropped: nothing to keep */
+  hrc_reuse_same(tok);
+}
+
+Test(checks, reuse_specialisation_of_a_token_whose_fields_were_dropped) {
+  hrc_obj_t *c = cell();
+  expect_fatal(reuse_same_after_drop_reuse, c,
+               named("reuse_same of", c, ", a token whose fields were dropped (hrc_drop_reuse)"));
+}
+
+static void reuse_same_twice(void *arg) {
+  hrc_reuse_t tok = hrc_reuse_cell(arg);
+  hrc_reuse_same(tok);
+  hrc_reuse_same(tok); /* the cell is an object again, not a token */
+}
+
+Test(checks, reuse_specialisation_of_a_live_object) {
+  expect_fatal(reuse_same_twice, cell(), "which is a live object, not a reuse token");
+}
+
 static const cons_t immortal = {HRC_IMMORTAL_HEADER(1, 0, 3), NULL, NULL};
 
 static void free_immortal(void *arg) {

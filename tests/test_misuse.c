@@ -314,9 +314,44 @@ static void candidates_out_of_range(void *arg) {
   hrc_stats_print();
 }
 
+static void cache_bytes_out_of_range(void *arg) {
+  (void)arg;
+  setenv("HRC_CACHE_BYTES", "2G", 1);
+  hrc_drop(mk_cons(hrc_box_int(1), hrc_box_int(0)));
+}
+
 Test(misuse, environment_variables_are_validated) {
   expect_fatal(bad_quarantine, NULL, "HRC_QUARANTINE=lots is not a number");
   expect_fatal(candidates_out_of_range, NULL, "HRC_GC_CANDIDATES=3 is out of range (4096..");
+  expect_fatal(cache_bytes_out_of_range, NULL, "HRC_CACHE_BYTES=2G is out of range (0..");
+}
+
+/* HRC_CACHE_BYTES bounds what a thread keeps per size, through the library's frees and the
+ * inline ones of generated code (hrc_free_cell, hrc_reuse_free) alike: in rc a `freed` list and
+ * the `ready` list it became, each at most the bound. A traced heap keeps what overflows on its
+ * spill stack until the next collection (cache_internal.h), so there the tiny bound exercises
+ * the spill on every 170th free. Must make the first hrc call (the option is read once). */
+Test(misuse, cache_bytes_bounds_each_size_class) {
+  cr_assert(eq(int, setenv("HRC_CACHE_BYTES", "4K", 1), 0));
+  hrc_obj_t *xs = hrc_box_int(0);
+  for (int i = 0; i < 2000; i++) xs = mk_cons(hrc_box_int(i), xs);
+  hrc_drop(xs); /* 2,000 x 24 bytes through the free walk */
+  size_t after_drop = hrc_cache_bytes();
+  for (int i = 0; i < 2000; i++) hrc_free_cell(mk_cons(hrc_box_int(i), hrc_box_int(0)));
+  for (int i = 0; i < 2000; i++)
+    hrc_reuse_free(hrc_drop_reuse(mk_cons(hrc_box_int(i), hrc_box_int(0))));
+  size_t after_inline = hrc_cache_bytes();
+#if !HRC_DEBUG && HRC_COUNTING && !HRC_TRACING
+  bool bounded = after_drop <= 2 * 4096 && after_inline <= 2 * 4096;
+  cr_assert(bounded, "caches hold %zu and %zu bytes with HRC_CACHE_BYTES=4K", after_drop,
+            after_inline);
+  cr_assert(gt(sz, after_inline, 0), "a freed cell waits in the cache");
+#else
+  (void)after_drop, (void)after_inline;
+#endif
+  hrc_obj_t *ys = hrc_box_int(0); /* and the blocks serve allocations again */
+  for (int i = 0; i < 2000; i++) ys = mk_cons(hrc_box_int(i), ys);
+  hrc_drop(ys);
 }
 
 Test(misuse, a_closure_without_room_for_its_code_is_one_line) {

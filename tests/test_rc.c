@@ -222,6 +222,55 @@ Test(rc, reuse_cell_keeps_fields_and_gives_token) {
   cr_assert(eq(i64, live_delta(), 0));
 }
 
+/* Reuse specialisation: the cell is the same constructor again with its fields where they
+ * were; only what the code writes changes, and the statistics count a reuse. */
+Test(rc, reuse_same_keeps_the_unchanged_fields) {
+  hrc_obj_t *inner = mk_cons(hrc_box_int(1), hrc_box_int(2));
+  hrc_obj_t *xs = mk_cons(hrc_box_int(7), inner);
+  hrc_stats_report_t before, after;
+  hrc_stats_get(&before);
+  hrc_reuse_t tok = hrc_reuse_cell(xs); /* tail moves out: the code holds it */
+#if HRC_COUNTING
+  hrc_obj_t *ys = hrc_reuse_same(tok);
+  as_cons(ys)->head = hrc_box_int(8);
+  hrc_stats_get(&after);
+  cr_assert(eq(ptr, ys, xs));
+  cr_assert(eq(ptr, as_cons(ys)->tail, inner), "the unchanged field stays");
+  cr_assert(hrc_is_unique(ys) && ys->tag == CONS_TAG && ys->scan == 2);
+  cr_assert(eq(i64, after.reuses - before.reuses, 1));
+  cr_assert(eq(i64, after.allocs - before.allocs, 0));
+  hrc_obj_t *zs = hrc_reuse_as(hrc_reuse_cell(ys), CONS_TAG + 1); /* another constructor */
+  cr_assert(eq(ptr, zs, xs));
+  cr_assert(eq(u8, zs->tag, CONS_TAG + 1));
+  cr_assert(eq(ptr, as_cons(zs)->tail, inner));
+  hrc_drop(zs);
+#else
+  cr_assert(eq(ptr, tok, HRC_NO_REUSE), "pure tracing never reuses");
+  hrc_drop(inner);
+#endif
+  cr_assert(eq(i64, live_delta(), 0));
+}
+
+/* A cell freed by generated code (hrc_free_cell, hrc_reuse_free) on a thread that never used
+ * hrc: the inline push meets the empty shared record and the library registers the thread. */
+static void *free_cells_first(void *arg) {
+  hrc_obj_t **cells = arg;
+  hrc_free_cell(cells[0]);
+  hrc_reuse_free(hrc_reuse_cell(cells[1]));
+  hrc_obj_t *c = mk_cons(hrc_box_int(1), hrc_box_int(2));
+  hrc_free_cell(c);
+  return NULL;
+}
+
+Test(rc, inline_frees_register_a_new_thread) {
+  hrc_obj_t *cells[2] = {mk_cons(hrc_box_int(1), hrc_box_int(0)),
+                         mk_cons(hrc_box_int(2), hrc_box_int(0))};
+  pthread_t t;
+  hrc_thread_create(&t, NULL, free_cells_first, cells);
+  hrc_thread_join(t, NULL);
+  cr_assert(eq(i64, live_delta(), 0));
+}
+
 #define TEN_MILLION 10000000
 
 /* A list of n cells built iteratively, head first. */

@@ -38,6 +38,18 @@ bool hrc_mi_fold(void *p, size_t bytes) {
   return false;
 }
 
+void *hrc_mi_fold_batch(void **list, size_t size) {
+  hrc_mi_fold(NULL, 0);
+  int64_t limit = (int64_t)__atomic_load_n(&limit_bytes, __ATOMIC_RELAXED);
+  while (list != NULL && limit != 0 && __atomic_load_n(&heap_bytes, __ATOMIC_RELAXED) > limit) {
+    void **next = list[0];
+    __atomic_sub_fetch(&heap_bytes, (int64_t)size, __ATOMIC_RELAXED);
+    mi_free(list);
+    list = next;
+  }
+  return list;
+}
+
 void *hrc_heap_alloc(size_t size, bool scanned) {
   (void)scanned; /* without a tracer it makes no difference */
   void *p = mi_malloc(size);
