@@ -53,12 +53,16 @@ typedef struct hrc_cache_s {
    * allocation never waits on the store of the free just before it. Blocks link through their
    * first word; only frees touch `nfreed`. */
   void *ready[HRC_CACHE_MAX_WORDS + 1];
-  void *freed[HRC_CACHE_MAX_WORDS + 1];
-  uint32_t nfreed[HRC_CACHE_MAX_WORDS + 1]; /* blocks on each `freed` list */
-  /* Most blocks each `freed` list holds (HRC_CACHE_BYTES / size, at least 1); 0 in the empty
-   * shared record, so the inline push (hrc_cache_put) of a thread without caches fails its one
-   * compare and the library registers the thread. */
-  uint32_t cap[HRC_CACHE_MAX_WORDS + 1];
+  /* The push side is indexed by any header's size field (0..255), so a free needs no test
+   * that the size is cached: cap is 0 outside 2..32 (binary-trees depth 16, rc: 3 of the 35
+   * instructions the free walk spends per node). */
+  void *freed[HRC_SMALL_WORDS_MAX + 1];
+  uint32_t nfreed[HRC_SMALL_WORDS_MAX + 1]; /* blocks on each `freed` list */
+  /* Most blocks each `freed` list holds (HRC_CACHE_BYTES / size, at least 1, for sizes 2..32;
+   * 0 for the others, and everywhere in the empty shared record, so the inline push
+   * (hrc_cache_put) of a thread without caches fails its one compare and the library registers
+   * the thread). */
+  uint32_t cap[HRC_SMALL_WORDS_MAX + 1];
   /* hybrid: full `freed` lists, linked through their first block's second word. */
   void *spill[HRC_CACHE_MAX_WORDS + 1];
   uint32_t nspill[HRC_CACHE_MAX_WORDS + 1]; /* blocks on each spill stack */
@@ -83,9 +87,8 @@ static inline bool hrc_cache_fits(size_t words) {
  * (generated code frees only cells it matched as unique; the checked build checks). */
 static inline bool hrc_cache_put(hrc_obj_t *o) {
 #if !HRC_DEBUG && HRC_COUNTING && !HRC_WITH_STATS
-  size_t words = o->words;
+  size_t words = o->words; /* cap[words] is 0 for sizes the caches do not hold */
   hrc_cache_t *cache = hrc_tls_cache;
-  if (!hrc_cache_fits(words)) return false;
   uint32_t n = cache->nfreed[words];
   if (HRC_UNLIKELY(n >= cache->cap[words])) return false;
 #if HRC_TRACING

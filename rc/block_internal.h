@@ -92,20 +92,18 @@ static inline void hrc_block_release(hrc_obj_t *o) {
 static inline void hrc_block_release_pair(hrc_cache_t *cache, hrc_obj_t *o) {
 #if !HRC_DEBUG && HRC_COUNTING
   size_t words = o->words;
-  if (HRC_LIKELY(hrc_cache_fits(words))) {
-    if (HRC_HEAP_TRACED) { /* clear the two fields (hrc_block_clear) */
-      void **b = (void **)o;
-      __atomic_store_n(&b[1], NULL, __ATOMIC_RELAXED);
-      __atomic_store_n(&b[2], NULL, __ATOMIC_RELAXED);
-    }
-    if (HRC_LIKELY(hrc_cache_push_to(cache, o, words))) return;
-    hrc_cache_overflow(o, words);
-    return;
+  if (HRC_HEAP_TRACED) { /* clear the two fields (hrc_block_clear; harmless if not cached) */
+    void **b = (void **)o;
+    __atomic_store_n(&b[1], NULL, __ATOMIC_RELAXED);
+    __atomic_store_n(&b[2], NULL, __ATOMIC_RELAXED);
   }
+  if (HRC_LIKELY(hrc_cache_push_to(cache, o, words))) return; /* cap 0: not a cached size */
+  if (hrc_cache_fits(words)) hrc_cache_overflow(o, words);
+  else hrc_heap_free(o);
 #else
   (void)cache;
-#endif
   hrc_block_release(o);
+#endif
 }
 
 #endif

@@ -17,7 +17,7 @@ void hrc_cache_thread_enter(void) {
   hrc_cache_t *c = hrc_heap_alloc_root(sizeof(hrc_cache_t));
   if (c == NULL) hrc_out_of_memory(sizeof(hrc_cache_t));
   uint64_t bytes = hrc_option(HRC_OPTION_CACHE_BYTES);
-  for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) {
+  for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) { /* the rest stay 0 */
     uint64_t n = bytes / (8 * w);
     c->cap[w] = n == 0 ? 1 : n > UINT32_MAX ? UINT32_MAX : (uint32_t)n; /* a spill needs one */
   }

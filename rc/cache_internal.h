@@ -50,8 +50,8 @@ static inline void *hrc_cache_pop(size_t words) {
   return b;
 }
 
-/* Keep a dead block of `words` words in `cache` (this thread's); false when that class's
- * `freed` list holds its share. */
+/* Keep a dead block of `words` words (any header size, 0..255) in `cache` (this thread's);
+ * false when that class's `freed` list holds its share, or the size is not cached (cap 0). */
 static inline bool hrc_cache_push_to(hrc_cache_t *cache, void *block, size_t words) {
   uint32_t n = cache->nfreed[words];
   if (HRC_UNLIKELY(n >= cache->cap[words])) return false;

@@ -178,8 +178,9 @@ static HRC_NOINLINE void free_graph(hrc_obj_t *o) {
   size_t sp = 0, budget = HRC_DROP_BUDGET;
   for (;;) {
     if (HRC_UNLIKELY(--budget == 0)) {
+      hrc_obj_t *rest = o; /* a copy: taking o's address kept o in memory all along */
       pending_push(stack, sp);
-      pending_push(&o, 1);
+      pending_push(&rest, 1);
       break;
     }
     /* Last field first, the first field's dying child next (without a trip through the
