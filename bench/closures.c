@@ -22,7 +22,8 @@ typedef struct cons_s {
   hrc_obj_t *head, *tail;
 } cons_t;
 
-/* fun map(xs, ^f): owned list, borrowed function; a loop over a constructor context. */
+/* fun map(xs, ^f): owned list, borrowed function; a loop over a constructor context, as Koka
+ * compiles it (tail recursion modulo cons, reuse specialisation). */
 static hrc_obj_t *map(hrc_obj_t *xs, hrc_closure_t *f) {
   hrc_ctx_t k = hrc_ctx_empty();
   while (!hrc_is_scalar(xs)) {
@@ -38,7 +39,10 @@ static hrc_obj_t *map(hrc_obj_t *xs, hrc_closure_t *f) {
       tok = HRC_NO_REUSE;
     }
     hrc_obj_t *y = hrc_call1_borrowed(f, x);
-    cons_t *r = (cons_t *)hrc_alloc_at_acyclic(tok, sizeof(cons_t), CONS, 2);
+    /* Cons(y, hole), reuse-specialised: in the token the tag stays (Koka specialises a
+     * two-field constructor on that alone) */
+    cons_t *r = tok != HRC_NO_REUSE ? (cons_t *)hrc_reuse_same(tok)
+                                    : (cons_t *)hrc_alloc_acyclic(sizeof(cons_t), CONS, 2);
     r->head = y;
     k = hrc_ctx_extend(k, &r->header, &r->tail);
     xs = xx;

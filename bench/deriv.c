@@ -1,6 +1,6 @@
 /* deriv.c: symbolic differentiation (the Perceus paper's deriv, from Lean's benchmarks): the
- * derivative of x^x taken n times (default 10), printing each one's node count. Lowered as a
- * Perceus compiler lowers it (docs/lowering.md): the smart constructors add, mul, pow and ln
+ * derivative of x^x taken n times (default 10), printing each one's node count. Lowered as
+ * Koka's compiler lowers it (docs/lowering.md): the smart constructors add, mul, pow and ln
  * own their arguments and rebuild into the cell of an argument they consume (reuse tokens);
  * d borrows the expression and dup's the subterms it shares into the result.
  * Usage: deriv [n]. The check is the last derivative's count (40230090 for n = 10).
@@ -22,8 +22,11 @@ typedef struct un_s { hrc_obj_t header; hrc_obj_t *e; } un_t;      /* Ln */
 #define L(e) (((bin_t *)(e))->l)
 #define R(e) (((bin_t *)(e))->r)
 
+/* Val(n) built in tok, the cell of a Val that died (every token here is one): reuse-specialised,
+ * as Koka compiles it, so only n is written there. */
 static inline hrc_obj_t *Val(hrc_reuse_t tok, intptr_t n) {
-  val_t *v = (val_t *)hrc_alloc_at_acyclic(tok, sizeof(val_t), VAL, 0);
+  val_t *v = tok != HRC_NO_REUSE ? (val_t *)hrc_reuse_same(tok)
+                                 : (val_t *)hrc_alloc_acyclic(sizeof(val_t), VAL, 0);
   v->n = n;
   return &v->header;
 }

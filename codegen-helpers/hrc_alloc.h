@@ -51,18 +51,17 @@ typedef struct hrc_cache_s {
   /* Two lists per size in words, as mimalloc keeps `free` and `local_free`: allocation pops
    * `ready`, freeing pushes `freed`, and `freed` becomes `ready` when `ready` runs dry. So an
    * allocation never waits on the store of the free just before it. Blocks link through their
-   * first word; only frees touch `nfreed`. */
+   * first word; only frees touch `room`. */
   void *ready[HRC_CACHE_MAX_WORDS + 1];
-  /* The push side is indexed by any header's size field (0..255), so a free needs no test
-   * that the size is cached: cap is 0 outside 2..32 (binary-trees depth 16, rc: 3 of the 35
-   * instructions the free walk spends per node). */
-  void *freed[HRC_SMALL_WORDS_MAX + 1];
-  uint32_t nfreed[HRC_SMALL_WORDS_MAX + 1]; /* blocks on each `freed` list */
-  /* Most blocks each `freed` list holds (HRC_CACHE_BYTES / size, at least 1, for sizes 2..32;
-   * 0 for the others, and everywhere in the empty shared record, so the inline push
-   * (hrc_cache_put) of a thread without caches fails its one compare and the library registers
-   * the thread). */
-  uint32_t cap[HRC_SMALL_WORDS_MAX + 1];
+  void *freed[HRC_CACHE_MAX_WORDS + 1];
+  /* Blocks each `freed` list may still take: cap minus its length. Indexed by any header's
+   * size field (0..255) and 0 outside 2..32, so a free tests one word and needs no test that
+   * the size is cached (binary-trees depth 16, rc: 3 of the 35 instructions the free walk spent
+   * per node); 0 everywhere in the empty shared record, so the inline push (hrc_cache_put) of
+   * a thread without caches fails that test and the library registers the thread. */
+  uint32_t room[HRC_SMALL_WORDS_MAX + 1];
+  /* Most blocks a `freed` list holds: HRC_CACHE_BYTES / size, at least 1. */
+  uint32_t cap[HRC_CACHE_MAX_WORDS + 1];
   /* hybrid: full `freed` lists, linked through their first block's second word. */
   void *spill[HRC_CACHE_MAX_WORDS + 1];
   uint32_t nspill[HRC_CACHE_MAX_WORDS + 1]; /* blocks on each spill stack */
@@ -87,10 +86,10 @@ static inline bool hrc_cache_fits(size_t words) {
  * (generated code frees only cells it matched as unique; the checked build checks). */
 static inline bool hrc_cache_put(hrc_obj_t *o) {
 #if !HRC_DEBUG && HRC_COUNTING && !HRC_WITH_STATS
-  size_t words = o->words; /* cap[words] is 0 for sizes the caches do not hold */
+  size_t words = o->words; /* room[words] is 0 for sizes the caches do not hold */
   hrc_cache_t *cache = hrc_tls_cache;
-  uint32_t n = cache->nfreed[words];
-  if (HRC_UNLIKELY(n >= cache->cap[words])) return false;
+  uint32_t room = cache->room[words];
+  if (HRC_UNLIKELY(room == 0)) return false;
 #if HRC_TRACING
   /* the collector must not see a dead block's old fields (block_internal.h's clear) */
   if (HRC_UNLIKELY((o->flags & HRC_FLAG_ATOMIC) || o->scan > 2)) return false;
@@ -100,7 +99,7 @@ static inline bool hrc_cache_put(hrc_obj_t *o) {
 #endif
   *(void **)o = cache->freed[words];
   cache->freed[words] = o;
-  cache->nfreed[words] = n + 1;
+  cache->room[words] = room - 1;
   return true;
 #else
   (void)o;
@@ -271,7 +270,8 @@ static inline hrc_obj_t *hrc_alloc_at_acyclic(hrc_reuse_t tok, size_t size, unsi
 /* Reuse specialisation: build, in the token's cell, the same constructor it held (same tag, size
  * and scanned-field count), writing only the fields that change: the header and the unchanged
  * fields are already right. tok must be non-empty and come from hrc_reuse_cell, whose fields
- * the caller took over and still holds (the checked build stops anything else). Koka
+ * the caller took over and still holds, or from hrc_drop_reuse of an object without scanned
+ * fields (nothing was dropped); the checked build stops anything else. Koka
  * specialises this way when at least a quarter of the fields stay; docs/lowering.md shows the
  * compiled form:
  *     if (tok != NULL) { c = hrc_reuse_same(tok); c->head = h2; }     // tail unchanged
@@ -307,8 +307,12 @@ static inline hrc_reuse_t hrc_drop_reuse(hrc_obj_t *o) {
 #endif
   HRC_CHECK(o, HRC_OP_DROP_REUSE);
   if (HRC_LIKELY(hrc_rc_load(o) == HRC_RC_UNIQUE)) {
-    if (o->scan != 0) hrc_drop_fields_slow(o);
-    HRC_POISON_TOKEN(o);
+    if (o->scan != 0) {
+      hrc_drop_fields_slow(o);
+      HRC_POISON_TOKEN(o);
+    } else {
+      HRC_CELL_TOKEN(o); /* nothing dropped: its scalars may stay (hrc_reuse_same) */
+    }
     return o;
   }
   hrc_obj_drop(o);

@@ -20,6 +20,7 @@ void hrc_cache_thread_enter(void) {
   for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) { /* the rest stay 0 */
     uint64_t n = bytes / (8 * w);
     c->cap[w] = n == 0 ? 1 : n > UINT32_MAX ? UINT32_MAX : (uint32_t)n; /* a spill needs one */
+    c->room[w] = c->cap[w];
   }
   hrc_tls_cache = c;
 }
@@ -80,7 +81,7 @@ static void orphan_caches(hrc_cache_t *c) {
       hrc_heap_free_list(c->ready[w], w * 8);
       hrc_heap_free_list(c->freed[w], w * 8);
       c->ready[w] = c->freed[w] = NULL;
-      c->nfreed[w] = 0;
+      c->room[w] = c->cap[w];
       continue;
     }
     orphan_push(c->ready[w], w);
@@ -90,7 +91,8 @@ static void orphan_caches(hrc_cache_t *c) {
       orphan_push(l, w);
     }
     c->ready[w] = c->freed[w] = c->spill[w] = NULL;
-    c->nfreed[w] = c->nspill[w] = 0;
+    c->room[w] = c->cap[w];
+    c->nspill[w] = 0;
   }
   pthread_mutex_unlock(&orphans_lock);
 }
@@ -140,8 +142,9 @@ static HRC_COLD void trim_after_collection(hrc_cache_t *c, uint64_t epoch) {
   c->epoch = epoch;
   if (__atomic_load_n(&orphans_epoch, __ATOMIC_RELAXED) != epoch) orphans_release(epoch);
   for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) {
-    uint32_t unused;
-    c->freed[w] = trim_list(c->freed[w], w, HRC_CACHE_TRIM_BYTES, &c->nfreed[w]);
+    uint32_t unused, kept;
+    c->freed[w] = trim_list(c->freed[w], w, HRC_CACHE_TRIM_BYTES, &kept);
+    c->room[w] = c->cap[w] - (kept < c->cap[w] ? kept : c->cap[w]);
     c->ready[w] = trim_list(c->ready[w], w, HRC_CACHE_TRIM_BYTES, &unused);
     release_spill_list(c->spill[w], w);
     c->spill[w] = NULL;
@@ -160,10 +163,10 @@ void hrc_cache_spill(void *block, size_t words) {
   void **full = c->freed[words];
   full[1] = c->spill[words]; /* the head's second word: cleared by the free, links the lists */
   c->spill[words] = full;
-  c->nspill[words] += c->nfreed[words];
+  c->nspill[words] += c->cap[words] - c->room[words];
   *(void **)block = NULL;
   c->freed[words] = block;
-  c->nfreed[words] = 1;
+  c->room[words] = c->cap[words] - 1;
   if (HRC_UNLIKELY((size_t)c->nspill[words] * words * 8 > HRC_SPILL_KEEP_BYTES)) {
     pthread_mutex_lock(&orphans_lock);
     for (void **l = c->spill[words], **next; l != NULL; l = next) {
@@ -211,7 +214,7 @@ void *hrc_cache_refill(size_t words) {
    * the order they were freed, which follows the order they were built in (free.c). */
   void **list = hrc_tls_cache->freed[words];
   hrc_tls_cache->freed[words] = NULL;
-  hrc_tls_cache->nfreed[words] = 0;
+  hrc_tls_cache->room[words] = hrc_tls_cache->cap[words];
   if (HRC_HEAP_TRACED && list == NULL) list = unspill(hrc_tls_cache, words);
   if (list == NULL && __atomic_load_n(&orphans[words], __ATOMIC_RELAXED) != NULL)
     list = orphan_take(words);
@@ -226,7 +229,7 @@ size_t hrc_cache_bytes(void) {
   hrc_free_pending_all(); /* what a bounded drop left is freed, as a report sees it */
   size_t bytes = 0;
   for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) {
-    bytes += (size_t)hrc_tls_cache->nfreed[w] * w * 8;
+    bytes += (size_t)(hrc_tls_cache->cap[w] - hrc_tls_cache->room[w]) * w * 8;
     bytes += (size_t)hrc_tls_cache->nspill[w] * w * 8;
     for (void **b = hrc_tls_cache->ready[w]; b != NULL; b = b[0]) bytes += w * 8;
   }
@@ -242,7 +245,8 @@ void hrc_cache_release(void) {
     hrc_heap_free_list(c->freed[w], w * 8);
     release_spill_list(c->spill[w], w);
     c->ready[w] = c->freed[w] = c->spill[w] = NULL;
-    c->nfreed[w] = c->nspill[w] = 0;
+    c->room[w] = c->cap[w];
+    c->nspill[w] = 0;
   }
 }
 

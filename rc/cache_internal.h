@@ -10,7 +10,7 @@
  * docs/backstop.md).
  *
  * Invariants: a cached block is dead and belongs to no object; its first word links its
- * list; nfreed[w] counts the blocks on freed[w]. A `freed` list holds at most cap[w] blocks
+ * list; freed[w] holds cap[w] - room[w] blocks. A `freed` list holds at most cap[w] blocks
  * (HRC_CACHE_BYTES, default HRC_CACHE_CLASS_BYTES; 0 blocks in the empty shared record); beyond
  * that blocks go back to the heap, or, on a traced heap (where a block given back is reclaimed only
  * by the next collection), the full list moves to spill[w], a stack of such lists linked through
@@ -51,13 +51,13 @@ static inline void *hrc_cache_pop(size_t words) {
 }
 
 /* Keep a dead block of `words` words (any header size, 0..255) in `cache` (this thread's);
- * false when that class's `freed` list holds its share, or the size is not cached (cap 0). */
+ * false when that class's `freed` list holds its share, or the size is not cached (room 0). */
 static inline bool hrc_cache_push_to(hrc_cache_t *cache, void *block, size_t words) {
-  uint32_t n = cache->nfreed[words];
-  if (HRC_UNLIKELY(n >= cache->cap[words])) return false;
+  uint32_t room = cache->room[words];
+  if (HRC_UNLIKELY(room == 0)) return false;
   *(void **)block = cache->freed[words];
   cache->freed[words] = block;
-  cache->nfreed[words] = n + 1;
+  cache->room[words] = room - 1;
   return true;
 }
 
