@@ -174,8 +174,8 @@ static inline void hrc_stats_alloc(unsigned tag, size_t bytes) {
  * hrc_out_of_memory_value(), which a deferred call can recover. Fast path: a pop from this
  * thread's cache; the conditions before it fold away when the arguments are constants, and
  * the checked build always takes the checked library path. */
-static inline hrc_obj_t *hrc_alloc_flagged(size_t size, unsigned tag, unsigned scan,
-                                           unsigned flags) {
+static HRC_ALWAYS_INLINE hrc_obj_t *hrc_alloc_flagged(size_t size, unsigned tag, unsigned scan,
+                                                      unsigned flags) {
 #if !HRC_DEBUG && HRC_COUNTING
   size_t words = (size + 7) / 8;
   bool plain = (tag <= HRC_TAG_MAX_CTOR || (tag == HRC_TAG_CLOSURE && scan >= 1)) &&
