@@ -1,0 +1,1 @@
+"""percc: the Perc compiler (syntax, check, lower, emit); perc/perc is its driver."""

@@ -1,0 +1,427 @@
+"""check.py: Hindley-Milner type inference for Perc, with algebraic data types.
+
+Types are TCon (a named type with arguments: int, bool, string, unit, list<a>, a declared type),
+TFn (a function type) and TVar (a unification variable). A function's annotation is its type
+scheme: lower-case names in it that are not declared types are its type parameters (Koka's
+convention), so annotated functions may be used polymorphically, recursively too. Unannotated
+parameters and results are inferred; within the declarations of a program they are
+monomorphic until the whole program is checked.
+
+Every expression's node gets `ty` (resolved at the end: resolve()); every Con and PCon node
+gets `con` (its Constructor); every Var that names a top-level function gets `fun`.
+Errors are CompileErrors at the offending expression.
+"""
+from . import ast
+from .errors import CompileError
+
+
+class TVar:
+    count = 0
+
+    def __init__(self):
+        TVar.count += 1
+        self.id, self.ref = TVar.count, None
+
+    def __repr__(self):
+        return f"'t{self.id}"
+
+
+class TCon:
+    def __init__(self, name, args=()):
+        self.name, self.args = name, list(args)
+
+    def __repr__(self):
+        return self.name + (f"<{', '.join(map(show, self.args))}>" if self.args else "")
+
+
+class TFn:
+    def __init__(self, args, result):
+        self.args, self.result = list(args), result
+
+
+def prune(t):
+    while isinstance(t, TVar) and t.ref is not None:
+        t = t.ref
+    return t
+
+
+def show(t):
+    t = prune(t)
+    if isinstance(t, TVar):
+        return f"_{t.id}"
+    if isinstance(t, TFn):
+        return f"({', '.join(map(show, t.args))}) -> {show(t.result)}"
+    return repr(t)
+
+
+def resolve(t):
+    """t with every bound variable replaced by what it is bound to."""
+    t = prune(t)
+    if isinstance(t, TCon):
+        return TCon(t.name, [resolve(a) for a in t.args])
+    if isinstance(t, TFn):
+        return TFn([resolve(a) for a in t.args], resolve(t.result))
+    return t
+
+
+INT, BOOL, STRING, UNIT = TCon("int"), TCon("bool"), TCon("string"), TCon("unit")
+
+
+class DataType:
+    """A declared (or built-in) algebraic data type."""
+
+    def __init__(self, name, params, cons):
+        self.name, self.params, self.cons = name, params, cons
+
+
+class Constructor:
+    """A constructor: its type, index among its type's constructors, field types (in terms of
+    the type's parameters, TVar placeholders), and field names."""
+
+    def __init__(self, name, dtype, index, field_types, field_names):
+        self.name, self.dtype, self.index = name, dtype, index
+        self.field_types, self.field_names = field_types, field_names
+
+    @property
+    def arity(self):
+        return len(self.field_types)
+
+
+class Scheme:
+    """A type with quantified variables (instantiated afresh at each use)."""
+
+    def __init__(self, qvars, ty):
+        self.qvars, self.ty = qvars, ty
+
+
+def substitute(t, mapping):
+    t = prune(t)
+    if isinstance(t, TVar):
+        return mapping.get(t, t)
+    if isinstance(t, TCon):
+        return TCon(t.name, [substitute(a, mapping) for a in t.args])
+    return TFn([substitute(a, mapping) for a in t.args], substitute(t.result, mapping))
+
+
+def instantiate(s):
+    return substitute(s.ty, {v: TVar() for v in s.qvars})
+
+
+def free_vars(t, acc=None):
+    acc = [] if acc is None else acc
+    t = prune(t)
+    if isinstance(t, TVar):
+        if t not in acc:
+            acc.append(t)
+    elif isinstance(t, TCon):
+        for a in t.args:
+            free_vars(a, acc)
+    else:
+        for a in t.args:
+            free_vars(a, acc)
+        free_vars(t.result, acc)
+    return acc
+
+
+BUILTIN_FUNS = {
+    # name: (scheme builder)
+    "println": lambda: (lambda a: Scheme([a], TFn([a], UNIT)))(TVar()),
+    "print": lambda: (lambda a: Scheme([a], TFn([a], UNIT)))(TVar()),
+    "show": lambda: (lambda a: Scheme([a], TFn([a], STRING)))(TVar()),
+}
+
+
+class Checker:
+    def __init__(self, path):
+        self.path = path
+        self.types = {}   # name -> DataType
+        self.cons = {}    # name -> Constructor
+        self.funs = {}    # name -> Scheme (annotated) or monotype (being inferred)
+        self.decls = {}   # name -> FunDecl
+        for name, ty in (("int", INT), ("bool", BOOL), ("string", STRING), ("unit", UNIT)):
+            self.types[name] = DataType(name, [], [])
+        self.types["int32"] = self.types["int"]
+        self.add_cons(self.types["bool"], [("False", [], []), ("True", [], [])])
+        self.add_cons(self.types["unit"], [("Unit", [], [])])
+
+    def error(self, node, msg, text=""):
+        raise CompileError(self.path, node.line, node.col, msg, text)
+
+    def add_cons(self, dt, cons):
+        for i, (name, tys, names) in enumerate(cons):
+            c = Constructor(name, dt, i, tys, names)
+            dt.cons.append(c)
+            self.cons[name] = c
+
+    # ---- type expressions ----
+    def type_of(self, te, tparams):
+        """The type a type expression denotes; tparams maps type-parameter names to TVars
+        (new lower-case names are added when `open` is set on the dict)."""
+        if isinstance(te, ast.TFun):
+            return TFn([self.type_of(a, tparams) for a in te.args], self.type_of(te.result, tparams))
+        if te.name in tparams:
+            if te.args:
+                self.error(te, "a type parameter takes no arguments", te.name)
+            return tparams[te.name]
+        dt = self.types.get(te.name)
+        if dt is None:
+            if tparams.get("__open__") and len(te.name) <= 2 and not te.args:
+                tparams[te.name] = TVar()
+                return tparams[te.name]
+            self.error(te, "unknown type", te.name)
+        if len(te.args) != len(dt.params):
+            self.error(te, f"type {dt.name} takes {len(dt.params)} argument(s), given {len(te.args)}",
+                       te.name)
+        if dt.name == "int" or dt.name == "int32":
+            return INT
+        return TCon(dt.name, [self.type_of(a, tparams) for a in te.args])
+
+    # ---- unification ----
+    def unify(self, a, b, node, what):
+        a, b = prune(a), prune(b)
+        if a is b:
+            return
+        if isinstance(a, TVar):
+            if a in free_vars(b):
+                self.error(node, f"{what}: infinite type ({show(a)} occurs in {show(b)})")
+            a.ref = b
+            return
+        if isinstance(b, TVar):
+            return self.unify(b, a, node, what)
+        if isinstance(a, TCon) and isinstance(b, TCon) and a.name == b.name \
+                and len(a.args) == len(b.args):
+            for x, y in zip(a.args, b.args):
+                self.unify(x, y, node, what)
+            return
+        if isinstance(a, TFn) and isinstance(b, TFn) and len(a.args) == len(b.args):
+            for x, y in zip(a.args, b.args):
+                self.unify(x, y, node, what)
+            return self.unify(a.result, b.result, node, what)
+        self.error(node, f"type mismatch: {what} has type {show(b)}, expected {show(a)}",
+                   snippet(node))
+
+    # ---- the program ----
+    def program(self, decls):
+        for d in decls:
+            if isinstance(d, ast.TypeDecl):
+                if d.name in self.types:
+                    self.error(d, "type declared twice", d.name)
+                self.types[d.name] = DataType(d.name, d.params, [])
+        for d in decls:
+            if isinstance(d, ast.TypeDecl):
+                dt = self.types[d.name]
+                dt.tvars = [TVar() for _ in d.params]
+                tparams = dict(zip(d.params, dt.tvars))
+                cons = []
+                for c in d.cons:
+                    if c.name in self.cons:
+                        self.error(c, "constructor declared twice", c.name)
+                    cons.append((c.name, [self.type_of(t, tparams) for _, t in c.fields],
+                                 [n for n, _ in c.fields]))
+                self.add_cons(dt, cons)
+        funs = [d for d in decls if isinstance(d, ast.FunDecl)]
+        for f in funs:
+            if f.name in self.decls or f.name in BUILTIN_FUNS:
+                self.error(f, "function defined twice", f.name)
+            self.decls[f.name] = f
+            tparams = {"__open__": True}
+            args = [self.type_of(p.ty_expr, tparams) if p.ty_expr else TVar() for p in f.params]
+            res = self.type_of(f.ret, tparams) if f.ret else TVar()
+            f.fn_type = TFn(args, res)
+            annotated = f.ret is not None and all(p.ty_expr for p in f.params)
+            qvars = [v for k, v in tparams.items() if k != "__open__"]
+            self.funs[f.name] = Scheme(qvars, f.fn_type) if annotated else f.fn_type
+        for f in funs:
+            env = {p.name: t for p, t in zip(f.params, f.fn_type.args)}
+            seen = set()
+            for p in f.params:
+                if p.name in seen:
+                    self.error(p, "parameter named twice", p.name)
+                seen.add(p.name)
+            body = self.infer(f.body, env)
+            self.unify(f.fn_type.result, body, f.body, "the function's body")
+        for f in funs:
+            if not isinstance(self.funs[f.name], Scheme):
+                self.funs[f.name] = Scheme(free_vars(f.fn_type), f.fn_type)
+        if "main" not in self.decls:
+            raise CompileError(self.path, 1, 1, "the program has no `main` function")
+        main = self.decls["main"]
+        if main.params:
+            self.error(main, "`main` takes no parameters", "main")
+        for f in funs:
+            finish(f.body)
+        return self
+
+    # ---- expressions ----
+    def infer(self, e, env):
+        e.ty = self.infer_(e, env)
+        return e.ty
+
+    def infer_(self, e, env):
+        if isinstance(e, ast.Int):
+            return INT
+        if isinstance(e, ast.Str):
+            return STRING
+        if isinstance(e, ast.Var):
+            if e.name in env:
+                e.fun = None
+                return env[e.name]
+            if e.name in self.funs:
+                e.fun = self.decls[e.name]
+                s = self.funs[e.name]
+                return instantiate(s) if isinstance(s, Scheme) else s
+            if e.name in BUILTIN_FUNS:
+                e.fun = e.name
+                return instantiate(BUILTIN_FUNS[e.name]())
+            self.error(e, "unknown name", e.name)
+        if isinstance(e, ast.Con):
+            c = self.cons.get(e.name)
+            if c is None:
+                self.error(e, "unknown constructor", e.name)
+            e.con = c
+            if len(e.args) != c.arity:
+                self.error(e, f"constructor {c.name} takes {c.arity} argument(s), given "
+                           f"{len(e.args)}", e.name)
+            inst = {v: TVar() for v in getattr(c.dtype, "tvars", [])}
+            for a, ft in zip(e.args, c.field_types):
+                self.unify(substitute(ft, inst), self.infer(a, env), a, f"an argument of {c.name}")
+            return TCon(c.dtype.name, [inst[v] for v in getattr(c.dtype, "tvars", [])]) \
+                if c.dtype.name not in ("int",) else INT
+        if isinstance(e, ast.Call):
+            fty = self.infer(e.fn, env)
+            fty = prune(fty)
+            if isinstance(fty, TFn) and len(fty.args) != len(e.args):
+                self.error(e, f"this call passes {len(e.args)} argument(s) to a function of "
+                           f"{len(fty.args)}", snippet(e.fn))
+            res = TVar()
+            args = [self.infer(a, env) for a in e.args]
+            self.unify(fty, TFn(args, res), e.fn, "the function called")
+            return res
+        if isinstance(e, ast.Prim):
+            return self.prim(e, env)
+        if isinstance(e, ast.Let):
+            t = self.infer(e.value, env)
+            if e.name is None:
+                return self.infer(e.body, env)
+            return self.infer(e.body, dict(env, **{e.name: t}))
+        if isinstance(e, ast.If):
+            self.unify(BOOL, self.infer(e.cond, env), e.cond, "the condition")
+            t = self.infer(e.then, env)
+            self.unify(t, self.infer(e.els, env), e.els, "the `else` branch")
+            return t
+        if isinstance(e, ast.Match):
+            st = self.infer(e.scrut, env)
+            res = TVar()
+            for p, body in e.branches:
+                benv = dict(env)
+                self.pattern(p, st, benv)
+                self.unify(res, self.infer(body, benv), body, "this branch")
+            return res
+        raise AssertionError(e)
+
+    def prim(self, e, env):
+        op = e.op
+        args = [self.infer(a, env) for a in e.args]
+        if op in ("+", "-", "*", "/", "%"):
+            for a, t in zip(e.args, args):
+                self.unify(INT, t, a, f"an operand of `{op}`")
+            return INT
+        if op == "neg":
+            self.unify(INT, args[0], e.args[0], "the operand of `-`")
+            return INT
+        if op in ("<", "<=", ">", ">="):
+            for a, t in zip(e.args, args):
+                self.unify(INT, t, a, f"an operand of `{op}`")
+            return BOOL
+        if op in ("==", "!="):
+            self.unify(args[0], args[1], e.args[1], f"the right operand of `{op}`")
+            t = prune(args[0])
+            if not (isinstance(t, TCon) and t.name in ("int", "bool")) and \
+                    not (isinstance(t, TCon) and t.name in self.types and
+                         self.types[t.name].cons and all(c.arity == 0 for c in self.types[t.name].cons)):
+                if isinstance(t, TVar):
+                    self.unify(INT, t, e.args[0], f"an operand of `{op}`")
+                else:
+                    self.error(e, f"`{op}` compares integers, booleans and enumerations, not "
+                               f"{show(t)}", snippet(e))
+            return BOOL
+        if op in ("&&", "||"):
+            for a, t in zip(e.args, args):
+                self.unify(BOOL, t, a, f"an operand of `{op}`")
+            return BOOL
+        if op == "!":
+            self.unify(BOOL, args[0], e.args[0], "the operand of `!`")
+            return BOOL
+        raise AssertionError(op)
+
+    def pattern(self, p, t, env):
+        p.ty = t
+        if isinstance(p, ast.PVar):
+            if p.name is not None:
+                if p.name in env and p.name not in self.top_names():
+                    pass  # shadowing is allowed
+                env[p.name] = t
+            return
+        if isinstance(p, ast.PInt):
+            self.unify(INT, t, p, "this pattern's value")
+            return
+        c = self.cons.get(p.name)
+        if c is None:
+            self.error(p, "unknown constructor", p.name)
+        p.con = c
+        inst = {v: TVar() for v in getattr(c.dtype, "tvars", [])}
+        ct = TCon(c.dtype.name, [inst[v] for v in getattr(c.dtype, "tvars", [])])
+        self.unify(t, ct, p, f"the value matched by {c.name}")
+        if len(p.args) > c.arity:
+            self.error(p, f"constructor {c.name} has {c.arity} field(s), the pattern names "
+                       f"{len(p.args)}", p.name)
+        # as in Koka, fields left out at the end match anything
+        p.args = p.args + [ast.PVar(None, p.line, p.col) for _ in range(c.arity - len(p.args))]
+        for sub, ft in zip(p.args, c.field_types):
+            self.pattern(sub, substitute(ft, inst), env)
+
+    def top_names(self):
+        return self.decls
+
+
+def snippet(node):
+    """A short text for an expression, for error lines."""
+    if isinstance(node, ast.Var):
+        return node.name
+    if isinstance(node, ast.Int):
+        return str(node.value)
+    if isinstance(node, ast.Con):
+        return node.name + ("(...)" if node.args else "")
+    if isinstance(node, ast.Call):
+        return snippet(node.fn) + "(...)"
+    if isinstance(node, ast.Prim):
+        return f"... {node.op} ..." if len(node.args) == 2 else node.op + "..."
+    if isinstance(node, ast.If):
+        return "if ..."
+    if isinstance(node, ast.Match):
+        return "match ..."
+    return ""
+
+
+def finish(e):
+    """Resolve the types recorded on an expression tree."""
+    if e is None:
+        return
+    if isinstance(e, ast.Node) and e.ty is not None:
+        e.ty = resolve(e.ty)
+    for f in e.fields:
+        v = getattr(e, f)
+        if isinstance(v, ast.Node):
+            finish(v)
+        elif isinstance(v, list):
+            for x in v:
+                if isinstance(x, ast.Node):
+                    finish(x)
+                elif isinstance(x, tuple):
+                    for y in x:
+                        if isinstance(y, ast.Node):
+                            finish(y)
+
+
+def check(path, decls):
+    return Checker(path).program(decls)

@@ -1,0 +1,243 @@
+"""lower.py: from the typed AST to Perc's intermediate form (A-normal form), where Perceus runs.
+
+The intermediate form (IR), as tuples:
+
+  expression
+    ('ret', atom)                          the value of the expression
+    ('let', x, op, body)                   x = op; body
+    ('letx', x, expression, body)          x = the value of a nested expression (a join)
+    ('if', atom, then, else)               atom is a boolean
+    ('switch', x, type, cases, default)    on x's constructor: cases [(Constructor, [field
+                                           vars], body)], default a body or None
+    ('ifint', x, n, then, else)            x == n (an integer pattern)
+    ('fail', message, line)                a match no branch covers cannot happen (checked)
+  op
+    ('call', name, [atoms]), ('con', Constructor, [atoms]), ('prim', op, [atoms]),
+    ('atom', atom)
+  atom
+    ('var', name) | ('int', n) | ('scalar', n)    ('scalar', n): a nullary constructor
+
+Variables are unique names; every IR variable has a type (Lowering.types), from which emit.py
+knows whether it may hold a reference (`heap`). Nested patterns compile to nested switches
+(a clause matrix, first column with a constructor first); a match that misses a constructor is
+a compile error naming it.
+"""
+from . import ast
+from .check import INT, BOOL, TCon, TFn, prune
+from .errors import CompileError
+
+
+class Lowering:
+    def __init__(self, path, checker):
+        self.path, self.checker = path, checker
+        self.types = {}   # IR variable -> type
+        self.n = 0
+
+    def fresh(self, base, ty):
+        self.n += 1
+        name = f"{base.replace('-', '_').replace(chr(39), '_')}_{self.n}"
+        self.types[name] = ty
+        return name
+
+    def error(self, node, msg, text=""):
+        raise CompileError(self.path, node.line, node.col, msg, text)
+
+    # ---- functions ----
+    def function(self, f):
+        env = {}
+        params = []
+        for p, t in zip(f.params, f.fn_type.args):
+            v = self.fresh(p.name, prune(t))
+            env[p.name] = v
+            params.append(v)
+        body = self.expr(f.body, env, lambda a: ('ret', a))
+        return params, body
+
+    # ---- expressions, in continuation-passing style: k turns the value's atom into the rest ----
+    def expr(self, e, env, k):
+        if isinstance(e, ast.Int):
+            return k(('int', e.value))
+        if isinstance(e, ast.Str):
+            self.error(e, "strings are not supported yet", '"' + e.value + '"')
+        if isinstance(e, ast.Var):
+            if e.name in env:
+                return k(('var', env[e.name]))
+            self.error(e, "a function used as a value: closures are not supported yet", e.name)
+        if isinstance(e, ast.Con):
+            c = e.con
+            if c.arity == 0:
+                return k(('scalar', c.index))
+            return self.atoms(e.args, env, lambda xs: self.bind(('con', c, xs), e.ty, c.name, k))
+        if isinstance(e, ast.Call):
+            if not isinstance(e.fn, ast.Var) or e.fn.name in env:
+                self.error(e, "calling a function value: closures are not supported yet",
+                           getattr(e.fn, "name", ""))
+            name = e.fn.name
+            if name in ("println", "print"):
+                t = prune(e.args[0].ty)
+                if not (isinstance(t, TCon) and t.name in ("int", "bool", "unit")):
+                    self.error(e.args[0], "println prints integers and booleans only, for now",
+                               getattr(e.args[0], "name", ""))
+            return self.atoms(e.args, env, lambda xs: self.bind(('call', name, xs), e.ty, "r", k))
+        if isinstance(e, ast.Prim):
+            if e.op in ("&&", "||"):  # short-circuit: an if
+                a, b = e.args
+                f = ast.Con("False", [], e.line, e.col)
+                t = ast.Con("True", [], e.line, e.col)
+                for c in (f, t):
+                    c.con, c.ty = self.checker.cons[c.name], BOOL
+                cond = ast.If(a, b, f, e.line, e.col) if e.op == "&&" else ast.If(a, t, b, e.line, e.col)
+                cond.ty = BOOL
+                return self.expr(cond, env, k)
+            return self.atoms(e.args, env, lambda xs: self.bind(('prim', e.op, xs), e.ty, "p", k))
+        if isinstance(e, ast.Let):
+            if e.name is None:
+                return self.expr(e.value, env, lambda a: self.discard(a, lambda: self.expr(e.body, env, k)))
+            return self.expr(e.value, env, lambda a: self.let_atom(e.name, a, e.value.ty, env, e.body, k))
+        if isinstance(e, ast.If) or isinstance(e, ast.Match):
+            return self.join(e, env, k)
+        raise AssertionError(e)
+
+    def discard(self, atom, rest):
+        """A value computed for its effect: bound to a variable nobody reads (emit.py drops it)."""
+        if atom[0] != 'var':
+            return rest()
+        return ('let', self.fresh("unused", self.types[atom[1]]), ('atom', atom), rest())
+
+    def let_atom(self, name, atom, ty, env, body, k):
+        env2 = dict(env)
+        if atom[0] == 'var':
+            env2[name] = atom[1]
+            return self.expr(body, env2, k)
+        v = self.fresh(name, prune(ty))
+        env2[name] = v
+        return ('let', v, ('atom', atom), self.expr(body, env2, k))
+
+    def bind(self, op, ty, base, k):
+        v = self.fresh(base, prune(ty))
+        return ('let', v, op, k(('var', v)))
+
+    def atoms(self, es, env, k, done=None):
+        done = [] if done is None else done
+        if len(done) == len(es):
+            return k(list(done))
+        return self.expr(es[len(done)], env, lambda a: self.atoms(es, env, k, done + [a]))
+
+    def join(self, e, env, k):
+        """A conditional: in tail position (k returns its atom) it is lowered in place; else its
+        value is joined into a variable."""
+        probe = k(('var', '__probe__'))
+        if probe == ('ret', ('var', '__probe__')):
+            return self.control(e, env, k)
+        v = self.fresh("j", prune(e.ty))
+        inner = self.control(e, env, lambda a: ('ret', a))
+        return ('letx', v, inner, k(('var', v)))
+
+    def control(self, e, env, k):
+        if isinstance(e, ast.If):
+            return self.expr(e.cond, env, lambda c: ('if', c, self.expr(e.then, env, k),
+                                                     self.expr(e.els, env, k)))
+        return self.expr(e.scrut, env, lambda s: self.match(e, s, env, k))
+
+    # ---- pattern matching ----
+    def match(self, e, scrut, env, k):
+        st = prune(e.scrut.ty)
+        if scrut[0] != 'var':  # a literal scrutinee: bind it
+            v = self.fresh("s", st)
+            return ('let', v, ('atom', scrut), self.match(e, ('var', v), env, k))
+        rows = [([p], {}, body) for p, body in e.branches]
+        return self.compile(rows, [scrut[1]], env, k, e)
+
+    def compile(self, rows, cols, env, k, node):
+        """Clause-matrix compilation: rows of (patterns per column, bindings, body)."""
+        if not rows:
+            self.error(node, "this match does not cover every value", self.missing)
+        pats, binds, body = rows[0]
+        col = next((i for i, p in enumerate(pats) if not isinstance(p, ast.PVar)), None)
+        if col is None:  # the first row matches: bind its variables and go
+            env2 = dict(env)
+            env2.update(binds)
+            for p, v in zip(pats, cols):
+                if p.name is not None:
+                    env2[p.name] = v
+            return self.expr(body, env2, k)
+        x = cols[col]
+        p0 = pats[col]
+        if isinstance(p0, ast.PInt):
+            n = p0.value
+            yes, no = [], []
+            for ps, b, body_ in rows:
+                p = ps[col]
+                if isinstance(p, ast.PInt):
+                    if p.value == n:
+                        yes.append((ps, b, body_))
+                    else:
+                        no.append((ps, b, body_))
+                else:
+                    yes.append((ps, self.bound(b, p, x), body_))
+                    no.append((ps, b, body_))
+            yes = [(ps[:col] + [ast.PVar(None, 0, 0)] + ps[col + 1:], b, bd) for ps, b, bd in yes]
+            self.missing = "an integer"
+            return ('ifint', x, n, self.compile(yes, cols, env, k, node),
+                    self.compile(no, cols, env, k, node))
+        dtype = p0.con.dtype
+        cases = []
+        mentioned = [c for c in dtype.cons if any(isinstance(r[0][col], ast.PCon) and r[0][col].con is c
+                                                   for r in rows)]
+        for c in mentioned:
+            fty = self.field_types(c, prune(self.types[x]))
+            fvars = [self.fresh(c.field_names[i] or f"{c.name.lower()}{i}", fty[i])
+                     for i in range(c.arity)]
+            sub = []
+            for ps, b, body_ in rows:
+                p = ps[col]
+                if isinstance(p, ast.PCon):
+                    if p.con is not c:
+                        continue
+                    args = p.args if p.args else [ast.PVar(None, p.line, p.col)] * c.arity
+                    sub.append((ps[:col] + [ast.PVar(None, 0, 0)] + ps[col + 1:] + list(args), b, body_))
+                else:
+                    sub.append((ps[:col] + [ast.PVar(None, 0, 0)] + ps[col + 1:] +
+                                [ast.PVar(None, 0, 0)] * c.arity, self.bound(b, p, x), body_))
+            self.missing = c.name
+            cases.append((c, fvars, self.compile(sub, cols + fvars, env, k, node)))
+        default = None
+        if len(mentioned) < len(dtype.cons):
+            rest = [(ps, self.bound(b, ps[col], x), body_) for ps, b, body_ in rows
+                    if isinstance(ps[col], ast.PVar)]
+            self.missing = next(c.name for c in dtype.cons if c not in mentioned)
+            default = self.compile([(ps[:col] + [ast.PVar(None, 0, 0)] + ps[col + 1:], b, bd)
+                                    for ps, b, bd in rest], cols, env, k, node)
+        return ('switch', x, dtype, cases, default)
+
+    @staticmethod
+    def bound(binds, p, x):
+        if isinstance(p, ast.PVar) and p.name is not None:
+            return dict(binds, **{p.name: x})
+        return binds
+
+    def field_types(self, c, t):
+        """The field types of constructor c at the type t of the matched value."""
+        from .check import substitute
+        tvars = getattr(c.dtype, "tvars", [])
+        mapping = dict(zip(tvars, t.args)) if isinstance(t, TCon) else {}
+        return [prune(substitute(ft, mapping)) for ft in c.field_types]
+
+
+def is_heap(t):
+    """Whether a value of type t may be a reference (else it is always a boxed scalar)."""
+    t = prune(t)
+    if isinstance(t, TCon):
+        if t.name in ("int", "bool", "unit"):
+            return False
+        return True  # refined by emit.py for enumerations
+    return True
+
+
+def lower_program(path, checker, decls):
+    lw = Lowering(path, checker)
+    funs = {}
+    for d in decls:
+        if isinstance(d, ast.FunDecl):
+            funs[d.name] = (d, ) + lw.function(d)
+    return lw, funs
