@@ -77,19 +77,19 @@ def layout(lines, path):
     for col, toks in lines:
         if depth == 0 and prev is not None:
             if col > stack[-1] and opens_block(prev):
-                out.append(Token("op", "{", toks[0].line, col))
+                out.append(Token("layout", "{", toks[0].line, col))
                 stack.append(col)
             elif col > stack[-1] or toks[0].text in CONTINUES and col >= stack[-1]:
                 pass  # a continuation line
             else:
                 while col < stack[-1]:
                     stack.pop()
-                    out.append(Token("op", "}", toks[0].line, col))
+                    out.append(Token("layout", "}", prev[-1].line, prev[-1].col + len(prev[-1].text)))
                 if col != stack[-1]:
                     raise CompileError(path, toks[0].line, col, "this line's indentation matches "
                                        "no enclosing block", toks[0].text)
                 if toks[0].text not in CONTINUES:
-                    out.append(Token("op", ";", toks[0].line, col))
+                    out.append(Token("layout", ";", prev[-1].line, prev[-1].col + len(prev[-1].text)))
         for t in toks:
             if t.text in ("(", "["):
                 depth += 1
@@ -97,11 +97,11 @@ def layout(lines, path):
                 depth = max(0, depth - 1)
             out.append(t)
         prev = toks
+    end = (prev[-1].line, prev[-1].col + len(prev[-1].text)) if prev else (1, 1)
     while len(stack) > 1:
         stack.pop()
-        out.append(Token("op", "}", 0, 0))
-    last = out[-1] if out else None
-    out.append(Token("eof", "end of file", last.line if last else 1, 0))
+        out.append(Token("layout", "}", *end))
+    out.append(Token("eof", "end of file", *end))
     return out
 
 
@@ -131,7 +131,7 @@ class Parser:
 
     def at(self, text):
         t = self.peek()
-        return t.text == text and t.kind in ("op", "kw")
+        return t.text == text and t.kind in ("op", "kw", "layout")
 
     def next(self):
         t = self.peek()
@@ -145,7 +145,8 @@ class Parser:
         return self.next()
 
     def error(self, t, msg):
-        raise CompileError(self.path, t.line, t.col, msg, t.text)
+        text = "end of line" if t.kind == "layout" else t.text
+        raise CompileError(self.path, t.line, t.col, msg, text)
 
     def skip_semis(self):
         while self.at(";"):
@@ -222,6 +223,8 @@ class Parser:
             if self.at("->"):
                 self.next()
                 return ast.TFun(args, self.type_expr(), t.line, t.col)
+            if not args:
+                return ast.TName("unit", [], t.line, t.col)
             if len(args) != 1:
                 self.error(t, "a tuple type is not supported")
             return args[0]
