@@ -104,7 +104,14 @@ def substitute(t, mapping):
 
 
 def instantiate(s):
-    return substitute(s.ty, {v: TVar() for v in s.qvars})
+    # keyed by what each quantified variable stands for now: checking a body may have bound one
+    # to another variable (never to a type: check_rigid stops that)
+    mapping = {}
+    for v in s.qvars:
+        p = prune(v)
+        if isinstance(p, TVar):
+            mapping[p] = TVar()
+    return substitute(s.ty, mapping)
 
 
 def free_vars(t, acc=None):
@@ -240,6 +247,7 @@ class Checker:
                 seen.add(p.name)
             body = self.infer(f.body, env)
             self.unify(f.fn_type.result, body, f.body, "the function's body")
+            self.check_rigid(f)
         for f in funs:
             if not isinstance(self.funs[f.name], Scheme):
                 self.funs[f.name] = Scheme(free_vars(f.fn_type), f.fn_type)
@@ -251,6 +259,19 @@ class Checker:
         for f in funs:
             finish(f.body)
         return self
+
+    def check_rigid(self, f):
+        """An annotation's type parameters stand for any type: the body may not fix them."""
+        s = self.funs[f.name]
+        if not isinstance(s, Scheme):
+            return
+        seen = set()
+        for v in s.qvars:
+            p = prune(v)
+            if not isinstance(p, TVar) or p in seen:
+                self.error(f, f"the annotation says a type parameter is any type, but the body "
+                           f"needs {show(p)}", f.name)
+            seen.add(p)
 
     # ---- expressions ----
     def infer(self, e, env):

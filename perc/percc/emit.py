@@ -200,6 +200,8 @@ class Emitter:
                     return True
                 if e[1] == v and any(self.var_heap(f) and self.consumes(f, body) for f in fvars):
                     return True
+                if e[1] == v and c.arity > 0 and self.size(c) in self.sizes(body):
+                    return True  # owned, its cell can be reused (Koka keeps such parameters owned)
             return e[4] is not None and self.consumes(v, e[4])
         return False
 
@@ -250,16 +252,113 @@ class Emitter:
     def function(self, f, params, body):
         self.out.append(f"/* fun {f.name} */")
         self.out.append(f"static hrc_obj_t *{self.cname(f.name)}({self.param_list(params)}) {{")
+        self.trmc = set()
+        if not any(p.borrowed and self.var_heap(v) for p, v in zip(f.params, params)):
+            self.find_trmc(f.name, body)
+        self.params = params
+        d = 1
+        if self.trmc:  # tail recursion modulo cons: a loop over a constructor context
+            self.out.append("  hrc_ctx_t acc = hrc_ctx_empty();")
+            self.out.append("  for (;;) {")
+            d = 2
         st = State()
         for p, v in zip(f.params, params):
             if not self.var_heap(v):
                 continue
             (st.borrowed if p.borrowed else st.owned).add(v)
         live = self.fv(body)
-        self.drop_dead(st, live, 1)
-        self.expr(body, st, None, set(), 1)
+        self.drop_dead(st, live, d)
+        self.expr(body, st, None, set(), d)
+        if self.trmc:
+            self.out.append("  }")
         self.out.append("}")
         self.out.append("")
+
+    def find_trmc(self, name, e):
+        """The tail positions `r = name(...); c = Con(..., r, ...); return c` (Koka's TRMC, the
+        call in any one field): each becomes a cell built with a hole where r goes, and a jump
+        back to the top with the call's arguments."""
+        kind = e[0]
+        if kind == 'let':
+            x, op, body = e[1], e[2], e[3]
+            if op[0] == 'call' and op[1] == name and body[0] == 'let' and body[2][0] == 'con' \
+                    and body[3] == ('ret', ('var', body[1])) \
+                    and body[2][2].count(('var', x)) == 1:
+                self.trmc.add(id(e))
+                return
+            self.find_trmc(name, body)
+        elif kind == 'letx':
+            self.find_trmc(name, e[3])
+        elif kind == 'if':
+            self.find_trmc(name, e[2])
+            self.find_trmc(name, e[3])
+        elif kind == 'ifint':
+            self.find_trmc(name, e[3])
+            self.find_trmc(name, e[4])
+        elif kind == 'switch':
+            for c, fvars, body in e[3]:
+                self.find_trmc(name, body)
+            if e[4] is not None:
+                self.find_trmc(name, e[4])
+
+    def trmc_site(self, e, st, d):
+        x, call, rest = e[1], e[2], e[3]
+        c_var, con = rest[1], rest[2]
+        c, cargs = con[1], con[2]
+        others = atom_vars([a for a in cargs if a != ('var', x)])
+        news = [self.use(a, st, others | atom_vars(call[2][i + 1:]), d) for i, a in enumerate(call[2])]
+        tok = self.take_token(st, c)
+        hole = cargs.index(('var', x))
+        vals = [("hrc_box_int(0)" if i == hole else self.use(a, st, atom_vars(cargs[i + 1:]), d))
+                for i, a in enumerate(cargs)]
+        self.construct(c_var, c, cargs, vals, tok, hole, d)
+        self.line(d, f"acc = hrc_ctx_extend(acc, {c_var}, &(({self.struct(c)} *){c_var})->{self.field(c, hole)});")
+        self.drop_dead(st, set(), d)
+        self.free_tokens(st, None, d)
+        temps = []
+        for p, v in zip(self.params, news):
+            if v != p:
+                self.ntok += 1
+                temps.append((p, f"next_{self.ntok}"))
+                self.line(d, f"hrc_obj_t *{temps[-1][1]} = {v};")
+        for p, t in temps:
+            self.line(d, f"{p} = {t};")
+        self.line(d, "continue;")
+
+    def take_token(self, st, c):
+        """The first token of c's size (an entry (name, size, matched constructor, its field
+        variables)), or None."""
+        for t in st.tokens:
+            if t[1] == self.size(c):
+                st.tokens.remove(t)
+                return t
+        return None
+
+    def construct(self, x, c, args, vals, tok, hole, d):
+        """x = C(vals) in tok. Reuse specialisation, as Koka decides it: when the token's cell
+        was matched as a constructor whose fields, at the same places, hold the variables passed
+        back (and counting a kept tag as one), and that saves at least 1 + (1 + arity) / 4
+        writes, the token's branch writes only the fields that change (hrc_reuse_same, or
+        hrc_reuse_as for another constructor of the size)."""
+        s = self.struct(c)
+        if tok is None:
+            self.line(d, f"hrc_obj_t *{x} = new_{s}({', '.join(['HRC_NO_REUSE'] + vals)});")
+            return
+        name, _, orig, fvars = tok
+        keep = [i for i, a in enumerate(args) if i != hole and i < len(fvars) and a == ('var', fvars[i])]
+        if (1 if orig is c else 0) + len(keep) < 1 + (1 + c.arity) // 4:
+            self.line(d, f"hrc_obj_t *{x} = new_{s}({', '.join([name] + vals)});")
+            return
+        self.line(d, f"hrc_obj_t *{x};")
+        self.line(d, f"if ({name} != HRC_NO_REUSE) {{")
+        self.line(d + 1, f"{x} = hrc_reuse_same({name});" if orig is c
+                  else f"{x} = hrc_reuse_as({name}, {c.index});")
+        for i, v in enumerate(vals):
+            if i not in keep:
+                self.line(d + 1, f"(({s} *){x})->{self.field(c, i)} = {v};")
+        self.line(d, "} else {")
+        self.line(d + 1, f"{x} = new_{s}({', '.join(['HRC_NO_REUSE'] + vals)});")
+        self.line(d, "}")
 
     def drop_dead(self, st, live, d):
         live = live | {p[0] for p in st.pending}  # cells whose tests are not done yet
@@ -270,10 +369,10 @@ class Emitter:
     def free_tokens(self, st, rest, d):
         """Give back the tokens no constructor of their size can use any more."""
         sizes = self.sizes(rest) if rest is not None else set()
-        for tok, size in list(st.tokens):
-            if size not in sizes:
-                self.line(d, f"hrc_reuse_free({tok});")
-                st.tokens.remove((tok, size))
+        for t in list(st.tokens):
+            if t[1] not in sizes:
+                self.line(d, f"hrc_reuse_free({t[0]});")
+                st.tokens.remove(t)
 
     def use(self, a, st, later, d):
         """The C expression passing atom a as an owned value; later: variables used after."""
@@ -298,7 +397,9 @@ class Emitter:
         return a[1]
 
     def finish(self, dest, value, d):
-        if dest is None:
+        if dest is None and self.trmc:
+            self.line(d, f"return hrc_ctx_apply(acc, {value});")
+        elif dest is None:
             self.line(d, f"return {value};")
         else:
             self.line(d, f"{dest} = {value};")
@@ -355,6 +456,8 @@ class Emitter:
         self.expr(e, st, dest, live_after, d)
 
     def let(self, e, st, dest, live_after, d):
+        if id(e) in self.trmc and dest is None:
+            return self.trmc_site(e, st, d)
         x, op, body = e[1], e[2], e[3]
         later = (self.fv(body) | live_after) - {x}
         self.free_tokens(st, e, d)
@@ -364,20 +467,16 @@ class Emitter:
             rhs = self.use(op[1], st, later, d)
         elif kind == 'con':
             c = op[1]
-            tok = "HRC_NO_REUSE"
-            for t in st.tokens:
-                if t[1] == self.size(c):
-                    tok = t[0]
-                    st.tokens.remove(t)
-                    break
+            tok = self.take_token(st, c)
             vals = [self.use(a, st, later | atom_vars(args[i + 1:]), d) for i, a in enumerate(args)]
-            rhs = f"new_{self.struct(c)}({', '.join([tok] + vals)})"
+            self.construct(x, c, args, vals, tok, None, d)
+            rhs = None
         elif kind == 'prim':
             rhs = self.prim(op[1], [self.value(a) for a in args], op)
         else:
             rhs = self.call(op[1], args, st, later, d)
         # a tail call: `return f(...)` with nothing left to do after it
-        tail = dest is None and body == ('ret', ('var', x)) and kind == 'call' and \
+        tail = dest is None and not self.trmc and body == ('ret', ('var', x)) and kind == 'call' and \
             not (st.owned - {x}) and not st.tokens and op[1] not in BUILTINS
         if tail:
             self.line(d, f"return {rhs};")
@@ -385,7 +484,8 @@ class Emitter:
         if kind == 'call' and op[1] in BUILTINS:
             self.line(d, f"{rhs};")
             rhs = "PERC_UNIT"
-        self.line(d, f"hrc_obj_t *{x} = {rhs};")
+        if rhs is not None:
+            self.line(d, f"hrc_obj_t *{x} = {rhs};")
         if x not in self.fv(body) | live_after and not self.var_heap(x):
             self.line(d, f"(void){x};")
         if self.var_heap(x):
@@ -498,7 +598,7 @@ class Emitter:
                 st.owned.discard(x)
                 st.owned |= set(used)
                 if reuse:
-                    st.tokens.append((tok, self.size(c)))
+                    st.tokens.append((tok, self.size(c), c, fvars))
             elif x in st.owned:
                 for v in used:
                     self.line(d, f"hrc_dup({v});")
