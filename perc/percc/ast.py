@@ -70,6 +70,10 @@ class Prim(Node):
     fields = ("op", "args")
 
 
+class Lambda(Node):
+    fields = ("params", "body")  # an anonymous function: fn(x, y) body
+
+
 class Let(Node):
     fields = ("name", "value", "body")  # name None: evaluate value for its effect, drop it
 

@@ -320,6 +320,14 @@ class Checker:
             return res
         if isinstance(e, ast.Prim):
             return self.prim(e, env)
+        if isinstance(e, ast.Lambda):
+            tparams = {}
+            args = [self.type_of(p.ty_expr, tparams) if p.ty_expr else TVar() for p in e.params]
+            env2 = dict(env)
+            for p, t in zip(e.params, args):
+                env2[p.name] = t
+            e.fn_type = TFn(args, self.infer(e.body, env2))
+            return e.fn_type
         if isinstance(e, ast.Let):
             t = self.infer(e.value, env)
             if e.name is None:

@@ -181,7 +181,9 @@ class Emitter:
             a = ('var', v)
             if op[0] == 'atom' and op[1] == a:
                 return True
-            if op[0] == 'con' and a in op[2]:
+            if op[0] in ('con', 'closure') and a in op[2]:
+                return True
+            if op[0] == 'callv' and (op[1] == v or a in op[2]):
                 return True
             if op[0] == 'call' and op[1] not in BUILTINS:
                 f = self.funs[op[1]][0]
@@ -214,9 +216,15 @@ class Emitter:
                     self.constructor(c)
         for name, (f, params, body) in self.funs.items():
             self.out.append(f"static hrc_obj_t *{self.cname(name)}({self.param_list(params)});")
+        for name, cparams, params, body in self.lw.lambdas:
+            self.out.append(f"static hrc_obj_t *{name}({self.code_params(params)});")
         self.out.append("")
+        for name in sorted(self.lw.fnvals):
+            self.fnval_wrapper(name)
         for name, (f, params, body) in self.funs.items():
             self.function(f, params, body)
+        for lam in self.lw.lambdas:
+            self.lambda_function(*lam)
         self.out.append("int main(void) {")
         self.out.append(f"  {self.cname('main')}();")
         if check_garbage_free:  # garbage free: what RC frees (pure tracing frees by collecting)
@@ -271,6 +279,44 @@ class Emitter:
         self.expr(body, st, None, set(), d)
         if self.trmc:
             self.out.append("  }")
+        self.out.append("}")
+        self.out.append("")
+
+    def code_params(self, params):
+        return ", ".join(["hrc_closure_t *self"] + [f"hrc_obj_t *{p}" for p in params])
+
+    def fnval_wrapper(self, name):
+        """A top-level function as a value: closure code that gives up its (empty) closure,
+        calls the function, and drops the arguments the function only borrows."""
+        f, params, body = self.funs[name]
+        self.out.append(f"static hrc_obj_t *fnval_{self.cname(name)}({self.code_params(params)}) {{")
+        self.out.append("  hrc_drop(&self->header);")
+        self.out.append(f"  hrc_obj_t *r = {self.cname(name)}({', '.join(params)});")
+        for p, v in zip(f.params, params):
+            if p.borrowed and self.var_heap(v):
+                self.out.append(f"  hrc_drop({v});")
+        self.out.append("  return r;")
+        self.out.append("}")
+        self.out.append("")
+
+    def lambda_function(self, name, cparams, params, body):
+        """The code of a fn(...): it owns its closure, takes the captured values out of it (the
+        block is freed when unique, else the values are dup'ed) and owns its parameters."""
+        self.out.append(f"static hrc_obj_t *{name}({self.code_params(params)}) {{")
+        self.trmc, self.params = set(), params
+        if cparams:
+            self.out.append(f"  hrc_obj_t *env[{len(cparams)}];")
+            self.out.append("  hrc_closure_unpack(self, env);")
+            for i, v in enumerate(cparams):
+                self.out.append(f"  hrc_obj_t *{v} = env[{i}];")
+        else:
+            self.out.append("  hrc_drop(&self->header);")
+        st = State()
+        for v in cparams + params:
+            if self.var_heap(v):
+                st.owned.add(v)
+        self.drop_dead(st, self.fv(body), 1)
+        self.expr(body, st, None, set(), 1)
         self.out.append("}")
         self.out.append("")
 
@@ -462,7 +508,8 @@ class Emitter:
         later = (self.fv(body) | live_after) - {x}
         self.free_tokens(st, e, d)
         kind = op[0]
-        args = op[2] if kind in ('call', 'con', 'prim') else [op[1]]
+        args = op[2] if kind in ('call', 'con', 'prim', 'closure', 'callv') else \
+            [] if kind == 'fnval' else [op[1]]
         if kind == 'atom':
             rhs = self.use(op[1], st, later, d)
         elif kind == 'con':
@@ -473,11 +520,26 @@ class Emitter:
             rhs = None
         elif kind == 'prim':
             rhs = self.prim(op[1], [self.value(a) for a in args], op)
+        elif kind == 'fnval':
+            rhs = f"&hrc_closure_alloc((hrc_code_t)fnval_{self.cname(op[1])}, 0, 0)->header"
+        elif kind == 'closure':
+            vals = [self.use(a, st, later | atom_vars(args[i + 1:]), d) for i, a in enumerate(args)]
+            self.line(d, f"hrc_closure_t *{x}_c = hrc_closure_alloc((hrc_code_t){op[1]}, {len(vals)}, 0);")
+            for i, v in enumerate(vals):
+                self.line(d, f"{x}_c->env[{i}] = {v};")
+            rhs = f"&{x}_c->header"
+        elif kind == 'callv':
+            f = self.use(('var', op[1]), st, later | atom_vars(args), d)
+            vals = [self.use(a, st, later | atom_vars(args[i + 1:]), d) for i, a in enumerate(args)]
+            sig = ", ".join(["hrc_closure_t *"] + ["hrc_obj_t *"] * len(vals))
+            self.line(d, f"hrc_closure_t *{x}_f = (hrc_closure_t *){f};")
+            rhs = (f"((hrc_obj_t *(*)({sig}))hrc_closure_code({x}_f))"
+                   f"({', '.join([x + '_f'] + vals)})")
         else:
             rhs = self.call(op[1], args, st, later, d)
         # a tail call: `return f(...)` with nothing left to do after it
-        tail = dest is None and not self.trmc and body == ('ret', ('var', x)) and kind == 'call' and \
-            not (st.owned - {x}) and not st.tokens and op[1] not in BUILTINS
+        tail = dest is None and not self.trmc and body == ('ret', ('var', x)) and kind in ('call', 'callv') and \
+            not (st.owned - {x}) and not st.tokens and (kind == 'callv' or op[1] not in BUILTINS)
         if tail:
             self.line(d, f"return {rhs};")
             return
@@ -625,8 +687,12 @@ def atom_vars(atoms):
 
 
 def op_vars(op):
-    if op[0] in ('call', 'con', 'prim'):
+    if op[0] in ('call', 'con', 'prim', 'closure'):
         return atom_vars(op[2])
+    if op[0] == 'callv':
+        return {op[1]} | atom_vars(op[2])
+    if op[0] == 'fnval':
+        return set()
     return atom_vars([op[1]])
 
 

@@ -32,6 +32,8 @@ class Lowering:
         self.path, self.checker = path, checker
         self.types = {}   # IR variable -> type
         self.n = 0
+        self.lambdas = []  # (name, captured IR params, IR params, body) of each fn(...)
+        self.fnvals = set()  # top-level functions used as values (they get a closure wrapper)
 
     def fresh(self, base, ty):
         self.n += 1
@@ -62,16 +64,21 @@ class Lowering:
         if isinstance(e, ast.Var):
             if e.name in env:
                 return k(('var', env[e.name]))
-            self.error(e, "a function used as a value: closures are not supported yet", e.name)
+            if e.fun in ("println", "print", "show"):
+                self.error(e, "a built-in function used as a value", e.name)
+            self.fnvals.add(e.name)
+            return self.bind(('fnval', e.name), e.ty, "f", k)
+        if isinstance(e, ast.Lambda):
+            return self.lambda_(e, env, k)
         if isinstance(e, ast.Con):
             c = e.con
             if c.arity == 0:
                 return k(('scalar', c.index))
             return self.atoms(e.args, env, lambda xs: self.bind(('con', c, xs), e.ty, c.name, k))
         if isinstance(e, ast.Call):
-            if not isinstance(e.fn, ast.Var) or e.fn.name in env:
-                self.error(e, "calling a function value: closures are not supported yet",
-                           getattr(e.fn, "name", ""))
+            if not isinstance(e.fn, ast.Var) or e.fn.name in env:  # a function value: a closure
+                return self.expr(e.fn, env, lambda f: self.atoms(
+                    e.args, env, lambda xs: self.bind(('callv', f[1], xs), e.ty, "r", k)))
             name = e.fn.name
             if name in ("println", "print"):
                 t = prune(e.args[0].ty)
@@ -97,6 +104,27 @@ class Lowering:
         if isinstance(e, ast.If) or isinstance(e, ast.Match):
             return self.join(e, env, k)
         raise AssertionError(e)
+
+    def lambda_(self, e, env, k):
+        """Closure conversion: fn(params) body becomes a function of the captured variables and
+        its parameters; here, a closure holding the captured values."""
+        captured = [n for n in free_names(e.body, {p.name for p in e.params}) if n in env]
+        self.n += 1
+        name = f"lambda_{self.n}"
+        inner = {}
+        cparams = []
+        for n in captured:
+            v = self.fresh(n, self.types[env[n]])
+            inner[n] = v
+            cparams.append(v)
+        params = []
+        for p, t in zip(e.params, e.fn_type.args):
+            v = self.fresh(p.name, prune(t))
+            inner[p.name] = v
+            params.append(v)
+        body = self.expr(e.body, inner, lambda a: ('ret', a))
+        self.lambdas.append((name, cparams, params, body))
+        return self.bind(('closure', name, [('var', env[n]) for n in captured]), e.ty, "fn", k)
 
     def discard(self, atom, rest):
         """A value computed for its effect: bound to a variable nobody reads (emit.py drops it)."""
@@ -222,6 +250,41 @@ class Lowering:
         tvars = getattr(c.dtype, "tvars", [])
         mapping = dict(zip(tvars, t.args)) if isinstance(t, TCon) else {}
         return [prune(substitute(ft, mapping)) for ft in c.field_types]
+
+
+def free_names(e, bound):
+    """The local names an expression uses that it does not bind itself."""
+    out = []
+
+    def walk(e, bound):
+        if isinstance(e, ast.Var):
+            if e.name not in bound and e.name not in out:
+                out.append(e.name)
+        elif isinstance(e, ast.Lambda):
+            walk(e.body, bound | {p.name for p in e.params})
+        elif isinstance(e, ast.Let):
+            walk(e.value, bound)
+            walk(e.body, bound | ({e.name} if e.name else set()))
+        elif isinstance(e, ast.Match):
+            walk(e.scrut, bound)
+            for p, body in e.branches:
+                walk(body, bound | pattern_names(p))
+        elif isinstance(e, ast.Node):
+            for f in e.fields:
+                v = getattr(e, f)
+                for x in (v if isinstance(v, list) else [v]):
+                    if isinstance(x, ast.Node):
+                        walk(x, bound)
+    walk(e, bound)
+    return out
+
+
+def pattern_names(p):
+    if isinstance(p, ast.PVar):
+        return {p.name} if p.name else set()
+    if isinstance(p, ast.PCon):
+        return set().union(*[pattern_names(a) for a in p.args]) if p.args else set()
+    return set()
 
 
 def is_heap(t):

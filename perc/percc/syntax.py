@@ -465,6 +465,10 @@ class Parser:
             self.next()
             args = self.args() if self.at("(") else []
             return ast.Con(t.text, args, t.line, t.col)
+        if self.at("fn"):  # fn(x, y) body
+            self.next()
+            params = self.params()
+            return ast.Lambda(params, self.branch_body(), t.line, t.col)
         if self.at("("):
             self.next()
             if self.at(")"):
