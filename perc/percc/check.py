@@ -351,6 +351,10 @@ class Checker:
     def prim(self, e, env):
         op = e.op
         args = [self.infer(a, env) for a in e.args]
+        if op == "++":
+            for a, t in zip(e.args, args):
+                self.unify(STRING, t, a, "an operand of `++`")
+            return STRING
         if op in ("+", "-", "*", "/", "%"):
             for a, t in zip(e.args, args):
                 self.unify(INT, t, a, f"an operand of `{op}`")

@@ -60,7 +60,7 @@ class Lowering:
         if isinstance(e, ast.Int):
             return k(('int', e.value))
         if isinstance(e, ast.Str):
-            self.error(e, "strings are not supported yet", '"' + e.value + '"')
+            return self.bind(('str', e.value), e.ty, "s", k)
         if isinstance(e, ast.Var):
             if e.name in env:
                 return k(('var', env[e.name]))
@@ -82,8 +82,13 @@ class Lowering:
             name = e.fn.name
             if name in ("println", "print"):
                 t = prune(e.args[0].ty)
-                if not (isinstance(t, TCon) and t.name in ("int", "bool", "unit")):
-                    self.error(e.args[0], "println prints integers and booleans only, for now",
+                if not (isinstance(t, TCon) and t.name in ("int", "bool", "unit", "string")):
+                    self.error(e.args[0], "println prints integers, booleans and strings",
+                               getattr(e.args[0], "name", ""))
+            if name == "show":
+                t = prune(e.args[0].ty)
+                if not (isinstance(t, TCon) and t.name in ("int", "bool")):
+                    self.error(e.args[0], "show makes strings of integers and booleans",
                                getattr(e.args[0], "name", ""))
             return self.atoms(e.args, env, lambda xs: self.bind(('call', name, xs), e.ty, "r", k))
         if isinstance(e, ast.Prim):
@@ -96,6 +101,8 @@ class Lowering:
                 cond = ast.If(a, b, f, e.line, e.col) if e.op == "&&" else ast.If(a, t, b, e.line, e.col)
                 cond.ty = BOOL
                 return self.expr(cond, env, k)
+            if e.op == "++":  # a built-in call: borrows both strings
+                return self.atoms(e.args, env, lambda xs: self.bind(('call', 'concat', xs), e.ty, "s", k))
             return self.atoms(e.args, env, lambda xs: self.bind(('prim', e.op, xs), e.ty, "p", k))
         if isinstance(e, ast.Let):
             if e.name is None:

@@ -16,7 +16,7 @@ from .errors import CompileError
 
 KEYWORDS = {"type", "fun", "val", "match", "if", "then", "elif", "else", "pub", "fn"}
 # Tokens that continue the previous line when a line starts with them (no `;` before them).
-CONTINUES = {"then", "elif", "else", "->", "&&", "||", "+", "-", "*", "/", "%", "==", "!=",
+CONTINUES = {"then", "elif", "else", "->", "&&", "||", "+", "++", "-", "*", "/", "%", "==", "!=",
              "<", "<=", ">", ">=", ".", ")", "]", ",", "="}
 # A line ending with one of these opens a block when the next line is indented further.
 OPENS_AT_END = {"->", "=", "then", "else", "{"}
@@ -28,7 +28,7 @@ TOKEN = re.compile(r"""
   | (?P<string>"(?:[^"\\\n]|\\.)*")
   | (?P<ident>[a-z_][A-Za-z0-9_]*(?:-[A-Za-z][A-Za-z0-9_]*)*'*)
   | (?P<con>[A-Z][A-Za-z0-9_]*)
-  | (?P<op>->|==|!=|<=|>=|&&|\|\||[-+*/%<>=!(){}\[\],;:.^])
+  | (?P<op>->|\+\+|==|!=|<=|>=|&&|\|\||[-+*/%<>=!(){}\[\],;:.^])
 """, re.VERBOSE)
 
 
@@ -399,7 +399,7 @@ class Parser:
             return ast.PCon("Nil", [], t.line, t.col)
         self.error(t, "expected a pattern")
 
-    PREC = [("||",), ("&&",), ("==", "!=", "<", "<=", ">", ">="), ("+", "-"), ("*", "/", "%")]
+    PREC = [("||",), ("&&",), ("==", "!=", "<", "<=", ">", ">="), ("+", "-", "++"), ("*", "/", "%")]
 
     def binary(self, level):
         if level == len(self.PREC):
