@@ -49,7 +49,7 @@ static inline void perc_print_string(hrc_obj_t *s, int newline) {{
   if (newline) putchar('\\n');
 }}
 
-static hrc_obj_t *perc_concat(hrc_obj_t *a, hrc_obj_t *b) {{
+static inline hrc_obj_t *perc_concat(hrc_obj_t *a, hrc_obj_t *b) {{
   hrc_bytes_t *x = (hrc_bytes_t *)a, *y = (hrc_bytes_t *)b;
   hrc_bytes_t *r = hrc_bytes_alloc(x->len + y->len);
   memcpy(r->data, x->data, x->len);
@@ -57,7 +57,7 @@ static hrc_obj_t *perc_concat(hrc_obj_t *a, hrc_obj_t *b) {{
   return &r->header;
 }}
 
-static hrc_obj_t *perc_show_int(hrc_obj_t *i) {{
+static inline hrc_obj_t *perc_show_int(hrc_obj_t *i) {{
   char buf[32];
   int n = snprintf(buf, sizeof buf, "%ld", (long)hrc_unbox_int(i));
   return &hrc_bytes_from(buf, (size_t)n)->header;
