@@ -132,6 +132,9 @@ def free_vars(t, acc=None):
 
 BUILTIN_FUNS = {
     # name: (scheme builder)
+    "reuse-count": lambda: Scheme([], TFn([], INT)),  # in-place reuses so far (hrc's statistics)
+    "counting": lambda: Scheme([], TFn([], BOOL)),    # whether this mode counts references
+    "ref": lambda: (lambda a: Scheme([a], TFn([a], TCon("ref", [a]))))(TVar()),
     "println": lambda: (lambda a: Scheme([a], TFn([a], UNIT)))(TVar()),
     "print": lambda: (lambda a: Scheme([a], TFn([a], UNIT)))(TVar()),
     "show": lambda: (lambda a: Scheme([a], TFn([a], STRING)))(TVar()),
@@ -148,6 +151,7 @@ class Checker:
         for name, ty in (("int", INT), ("bool", BOOL), ("string", STRING), ("unit", UNIT)):
             self.types[name] = DataType(name, [], [])
         self.types["int32"] = self.types["int"]
+        self.types["ref"] = DataType("ref", ["a"], [])  # a mutable cell: ref(v), !r, r := v
         self.add_cons(self.types["bool"], [("False", [], []), ("True", [], [])])
         self.add_cons(self.types["unit"], [("Unit", [], [])])
 
@@ -382,9 +386,18 @@ class Checker:
             for a, t in zip(e.args, args):
                 self.unify(BOOL, t, a, f"an operand of `{op}`")
             return BOOL
-        if op == "!":
+        if op == "!":  # boolean not, or a reference's value (Koka's !r)
+            t = prune(args[0])
+            if isinstance(t, TCon) and t.name == "ref":
+                e.op = "deref"
+                return t.args[0]
             self.unify(BOOL, args[0], e.args[0], "the operand of `!`")
             return BOOL
+        if op == ":=":
+            a = TVar()
+            self.unify(TCon("ref", [a]), args[0], e.args[0], "the left side of `:=`")
+            self.unify(a, args[1], e.args[1], "the value assigned")
+            return UNIT
         raise AssertionError(op)
 
     def pattern(self, p, t, env):

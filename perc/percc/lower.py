@@ -64,7 +64,7 @@ class Lowering:
         if isinstance(e, ast.Var):
             if e.name in env:
                 return k(('var', env[e.name]))
-            if e.fun in ("println", "print", "show"):
+            if isinstance(e.fun, str):
                 self.error(e, "a built-in function used as a value", e.name)
             self.fnvals.add(e.name)
             return self.bind(('fnval', e.name), e.ty, "f", k)
@@ -292,6 +292,15 @@ def pattern_names(p):
     if isinstance(p, ast.PCon):
         return set().union(*[pattern_names(a) for a in p.args]) if p.args else set()
     return set()
+
+
+def may_cycle(t):
+    """Whether a value of type t may reach a mutable cell (so a cycle may pass through it):
+    references, functions (closures capture anything), and types not known here."""
+    t = prune(t)
+    if isinstance(t, TCon):
+        return t.name == "ref" or any(may_cycle(a) for a in t.args)
+    return True
 
 
 def is_heap(t):

@@ -28,7 +28,7 @@ TOKEN = re.compile(r"""
   | (?P<string>"(?:[^"\\\n]|\\.)*")
   | (?P<ident>[a-z_][A-Za-z0-9_]*(?:-[A-Za-z][A-Za-z0-9_]*)*'*)
   | (?P<con>[A-Z][A-Za-z0-9_]*)
-  | (?P<op>->|\+\+|==|!=|<=|>=|&&|\|\||[-+*/%<>=!(){}\[\],;:.^])
+  | (?P<op>->|:=|\+\+|==|!=|<=|>=|&&|\|\||[-+*/%<>=!(){}\[\],;:.^])
 """, re.VERBOSE)
 
 
@@ -338,7 +338,11 @@ class Parser:
             return self.match_expr()
         if self.at("{"):
             return self.block()
-        return self.binary(0)
+        e = self.binary(0)
+        if self.at(":="):  # r := value
+            op = self.next()
+            return ast.Prim(":=", [e, self.expr()], op.line, op.col)
+        return e
 
     def if_expr(self):
         t = self.next()
