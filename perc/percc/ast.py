@@ -74,6 +74,10 @@ class Lambda(Node):
     fields = ("params", "body")  # an anonymous function: fn(x, y) body
 
 
+class Defer(Node):
+    fields = ("call",)  # defer f(args) (arguments evaluated now) or defer fn() body
+
+
 class Let(Node):
     fields = ("name", "value", "body")  # name None: evaluate value for its effect, drop it
 

@@ -134,6 +134,7 @@ BUILTIN_FUNS = {
     # name: (scheme builder)
     "reuse-count": lambda: Scheme([], TFn([], INT)),  # in-place reuses so far (hrc's statistics)
     "counting": lambda: Scheme([], TFn([], BOOL)),    # whether this mode counts references
+    "panic": lambda: (lambda a: Scheme([a], TFn([STRING], a)))(TVar()),
     "ref": lambda: (lambda a: Scheme([a], TFn([a], TCon("ref", [a]))))(TVar()),
     "println": lambda: (lambda a: Scheme([a], TFn([a], UNIT)))(TVar()),
     "print": lambda: (lambda a: Scheme([a], TFn([a], UNIT)))(TVar()),
@@ -298,6 +299,9 @@ class Checker:
             if e.name in BUILTIN_FUNS:
                 e.fun = e.name
                 return instantiate(BUILTIN_FUNS[e.name]())
+            if e.name == "recover":  # Go's recover(): the panic's message, in a deferred fn
+                e.fun = "recover"
+                return TFn([], TCon("maybe", [STRING]))
             self.error(e, "unknown name", e.name)
         if isinstance(e, ast.Con):
             c = self.cons.get(e.name)
@@ -318,12 +322,22 @@ class Checker:
             if isinstance(fty, TFn) and len(fty.args) != len(e.args):
                 self.error(e, f"this call passes {len(e.args)} argument(s) to a function of "
                            f"{len(fty.args)}", snippet(e.fn))
+            if isinstance(fty, TFn):  # argument by argument, for errors at the argument
+                for i, (a, pt) in enumerate(zip(e.args, fty.args)):
+                    self.unify(pt, self.infer(a, env), a, f"argument {i + 1} of {snippet(e.fn)}")
+                return fty.result
             res = TVar()
             args = [self.infer(a, env) for a in e.args]
             self.unify(fty, TFn(args, res), e.fn, "the function called")
             return res
         if isinstance(e, ast.Prim):
             return self.prim(e, env)
+        if isinstance(e, ast.Defer):
+            c = e.call
+            if isinstance(c, ast.Lambda) and c.params:
+                self.error(c, "a deferred fn takes no parameters")
+            self.infer(c, env)
+            return UNIT
         if isinstance(e, ast.Lambda):
             tparams = {}
             args = [self.type_of(p.ty_expr, tparams) if p.ty_expr else TVar() for p in e.params]

@@ -23,7 +23,7 @@ knows whether it may hold a reference (`heap`). Nested patterns compile to neste
 a compile error naming it.
 """
 from . import ast
-from .check import INT, BOOL, TCon, TFn, prune
+from .check import INT, BOOL, UNIT as UNIT_T, TCon, TFn, prune
 from .errors import CompileError
 
 
@@ -33,6 +33,10 @@ class Lowering:
         self.types = {}   # IR variable -> type
         self.n = 0
         self.lambdas = []  # (name, captured IR params, IR params, body) of each fn(...)
+        self.recovers = set()  # lambdas whose body calls recover() (they take a recover token)
+        self.frames = {}  # function -> (its defer statements, whether a deferred fn recovers)
+        self.defers = None  # [count, recovers] of the function being lowered
+        self.deferred = False  # lowering a deferred fn's own body (recover allowed)
         self.fnvals = set()  # top-level functions used as values (they get a closure wrapper)
 
     def fresh(self, base, ty):
@@ -46,6 +50,14 @@ class Lowering:
 
     # ---- functions ----
     def function(self, f):
+        self.defers = [0, False]
+        self.deferred = False
+        params, body = self.function_(f)
+        if self.defers[0]:
+            self.frames[f.name] = tuple(self.defers)
+        return params, body
+
+    def function_(self, f):
         env = {}
         params = []
         for p, t in zip(f.params, f.fn_type.args):
@@ -70,6 +82,8 @@ class Lowering:
             return self.bind(('fnval', e.name), e.ty, "f", k)
         if isinstance(e, ast.Lambda):
             return self.lambda_(e, env, k)
+        if isinstance(e, ast.Defer):
+            return self.defer(e, env, k)
         if isinstance(e, ast.Con):
             c = e.con
             if c.arity == 0:
@@ -80,6 +94,11 @@ class Lowering:
                 return self.expr(e.fn, env, lambda f: self.atoms(
                     e.args, env, lambda xs: self.bind(('callv', f[1], xs), e.ty, "r", k)))
             name = e.fn.name
+            if name == "recover" and not self.deferred:
+                self.error(e, "recover() works only directly in a deferred fn (defer fn() ...)",
+                           "recover")
+            if name == "recover":
+                self.recovers_here = True
             if name in ("println", "print"):
                 t = prune(e.args[0].ty)
                 if not (isinstance(t, TCon) and t.name in ("int", "bool", "unit", "string")):
@@ -112,7 +131,51 @@ class Lowering:
             return self.join(e, env, k)
         raise AssertionError(e)
 
-    def lambda_(self, e, env, k):
+    def defer(self, e, env, k):
+        """Go's defer: the deferred call is a closure taking no arguments, made now (so the
+        arguments of `defer f(args)` are evaluated now, as Go does) and handed to the frame."""
+        if self.defers is None or self.in_lambda:
+            self.error(e, "defer works in a function's body, not inside a fn, for now", "defer")
+        i = self.defers[0]
+        self.defers[0] += 1
+        c = e.call
+        if isinstance(c, ast.Lambda):
+            return self.lambda_(c, env, lambda a: ('let', self.fresh("d", UNIT_T), ('defer', i, a), k(('int', 0))),
+                                deferred=True)
+        # defer f(args): the function value (if not a top-level function) and the arguments now
+        fn_local = not isinstance(c.fn, ast.Var) or c.fn.name in env
+        parts = ([c.fn] if fn_local else []) + list(c.args)
+
+        def made(atoms):
+            captured = [a for a in atoms if a[0] == 'var']
+            inner = {}
+            cparams = []
+            for a in captured:
+                if a[1] not in inner:
+                    v = self.fresh("arg", self.types[a[1]])
+                    inner[a[1]] = v
+                    cparams.append(v)
+            remap = [('var', inner[a[1]]) if a[0] == 'var' else a for a in atoms]
+            r = self.fresh("r", prune(c.ty))
+            if fn_local:
+                op = ('callv', remap[0][1], remap[1:])
+            else:
+                op = ('call', c.fn.name, remap)
+            self.n += 1
+            name = f"lambda_{self.n}"
+            self.lambdas.append((name, cparams, [], ('let', r, op, ('ret', ('var', r)))))
+            ordered = []
+            for a in captured:
+                if a not in ordered:
+                    ordered.append(a)
+            fv = self.fresh("fn", TFn([], prune(c.ty)))
+            return ('let', fv, ('closure', name, ordered),
+                    ('let', self.fresh("d", UNIT_T), ('defer', i, ('var', fv)), k(('int', 0))))
+        return self.atoms(parts, env, made)
+
+    in_lambda = False
+
+    def lambda_(self, e, env, k, deferred=False):
         """Closure conversion: fn(params) body becomes a function of the captured variables and
         its parameters; here, a closure holding the captured values."""
         captured = [n for n in free_names(e.body, {p.name for p in e.params}) if n in env]
@@ -129,7 +192,13 @@ class Lowering:
             v = self.fresh(p.name, prune(t))
             inner[p.name] = v
             params.append(v)
+        saved = (self.deferred, self.in_lambda, getattr(self, "recovers_here", False))
+        self.deferred, self.in_lambda, self.recovers_here = deferred, True, False
         body = self.expr(e.body, inner, lambda a: ('ret', a))
+        if self.recovers_here:
+            self.recovers.add(name)
+            self.defers[1] = True
+        self.deferred, self.in_lambda, self.recovers_here = saved
         self.lambdas.append((name, cparams, params, body))
         return self.bind(('closure', name, [('var', env[n]) for n in captured]), e.ty, "fn", k)
 

@@ -14,7 +14,7 @@ import re
 from . import ast
 from .errors import CompileError
 
-KEYWORDS = {"type", "fun", "val", "match", "if", "then", "elif", "else", "pub", "fn"}
+KEYWORDS = {"type", "fun", "val", "match", "if", "then", "elif", "else", "pub", "fn", "defer"}
 # Tokens that continue the previous line when a line starts with them (no `;` before them).
 CONTINUES = {"then", "elif", "else", "->", "&&", "||", "+", "++", "-", "*", "/", "%", "==", "!=",
              "<", "<=", ">", ">=", ".", ")", "]", ",", "="}
@@ -313,6 +313,12 @@ class Parser:
                     self.type_expr()
                 self.expect("=")
                 items.append(("val", name, self.expr(), kw))
+            elif self.at("defer"):
+                kw = self.next()
+                call = self.expr()
+                if not isinstance(call, (ast.Call, ast.Lambda)):
+                    self.error(kw, "defer takes a call, f(args), or a function, fn() body")
+                items.append(("expr", None, ast.Defer(call, kw.line, kw.col), kw))
             else:
                 items.append(("expr", None, self.expr(), self.peek()))
             self.skip_semis()

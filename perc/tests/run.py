@@ -5,7 +5,7 @@
                                        against BUILD's checked library of the mode, run, its
                                        output compared with NAME.out; in rc and hybrid it must
                                        also end garbage free (no object alive: --check-garbage-
-                                       free), unless its first line starts `// cyclic`. A program
+                                       free), unless its first line starts `// cyclic` or `// no-garbage-check` (saying why). A program
                                        may name its arguments on a first line `// args: ...`.
   run.py --errors                      every program in perc/tests/errors must fail to compile
                                        with exactly one line, the one its first line names after
@@ -46,8 +46,10 @@ def programs(a):
         for n, src in enumerate(progs, 1):
             name = os.path.splitext(os.path.basename(src))[0]
             exe = os.path.join(tmp, name)
-            cyclic = first_line_value(src, "cyclic") is not None or open(src).readline().startswith("// cyclic")
-            check = [] if cyclic else ["--check-garbage-free"]  # cycles: rc leaks them
+            with open(src) as f:
+                first = f.readline()
+            exempt = first.startswith("// cyclic") or first.startswith("// no-garbage-check")
+            check = [] if exempt else ["--check-garbage-free"]  # cycles: rc leaks them
             build = subprocess.run([sys.executable, PERC, "build", src, "--mode", a.mode, "--checked"]
                                    + check + ["--hrc-build", a.hrc_build, "-o", exe],
                                    capture_output=True, text=True)
