@@ -134,6 +134,10 @@ BUILTIN_FUNS = {
     # name: (scheme builder)
     "reuse-count": lambda: Scheme([], TFn([], INT)),  # in-place reuses so far (hrc's statistics)
     "counting": lambda: Scheme([], TFn([], BOOL)),    # whether this mode counts references
+    # threads sharing immutable data: spawn(fn() ...) runs the function on a new thread (what it
+    # captures is marked shared first), join(t) waits for it and gives its result
+    "spawn": lambda: (lambda a: Scheme([a], TFn([TFn([], a)], TCon("thread", [a]))))(TVar()),
+    "join": lambda: (lambda a: Scheme([a], TFn([TCon("thread", [a])], a)))(TVar()),
     "panic": lambda: (lambda a: Scheme([a], TFn([STRING], a)))(TVar()),
     "ref": lambda: (lambda a: Scheme([a], TFn([a], TCon("ref", [a]))))(TVar()),
     "println": lambda: (lambda a: Scheme([a], TFn([a], UNIT)))(TVar()),
@@ -153,6 +157,7 @@ class Checker:
             self.types[name] = DataType(name, [], [])
         self.types["int32"] = self.types["int"]
         self.types["ref"] = DataType("ref", ["a"], [])  # a mutable cell: ref(v), !r, r := v
+        self.types["thread"] = DataType("thread", ["a"], [])  # spawn(fn() ...), join(t)
         self.add_cons(self.types["bool"], [("False", [], []), ("True", [], [])])
         self.add_cons(self.types["unit"], [("Unit", [], [])])
 

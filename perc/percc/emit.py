@@ -81,6 +81,39 @@ static inline hrc_obj_t *perc_ref_set(hrc_obj_t *r, hrc_obj_t *v) {{
   return hrc_box_int(0);
 }}
 
+/* Threads: spawn hands a closure, marked shared (hrc_share), to a thread made by
+ * hrc_thread_create; join waits and takes its result. The handle's one scanned field holds the
+ * closure, then the result. */
+#include <pthread.h>
+#define PERC_THREAD_TAG 238
+typedef struct perc_thread {{ hrc_obj_t header; hrc_obj_t *value; pthread_t tid; }} perc_thread;
+
+static void *perc_thread_main(void *arg) {{
+  perc_thread *t = arg;
+  hrc_obj_t *fn = t->value;
+  hrc_obj_t *r = ((hrc_obj_t *(*)(hrc_closure_t *))hrc_closure_code((hrc_closure_t *)fn))((hrc_closure_t *)fn);
+  hrc_share(r); /* it goes back to the joining thread */
+  t->value = r;
+  return NULL;
+}}
+
+static inline hrc_obj_t *perc_spawn(hrc_obj_t *fn) {{
+  hrc_share(fn); /* what it captures is read by both threads */
+  perc_thread *t = (perc_thread *)hrc_alloc(sizeof(perc_thread), PERC_THREAD_TAG, 1);
+  t->value = fn;
+  if (hrc_thread_create(&t->tid, NULL, perc_thread_main, t) != 0) hrc_panic_str("cannot start a thread");
+  return &t->header;
+}}
+
+static inline hrc_obj_t *perc_join(hrc_obj_t *h) {{
+  perc_thread *t = (perc_thread *)h;
+  if (hrc_thread_join(t->tid, NULL) != 0) hrc_panic_str("cannot join a thread");
+  hrc_obj_t *r = t->value;
+  t->value = hrc_box_int(0);
+  hrc_drop(h);
+  return r;
+}}
+
 /* hrc's statistics, for programs that test what Perceus did (0 without statistics). */
 static inline hrc_obj_t *perc_reuse_count(void) {{
   hrc_stats_report_t r;
@@ -231,7 +264,7 @@ class Emitter:
                 return True
             if op[0] == 'callv' and (op[1] == v or a in op[2]):
                 return True
-            if op[0] == 'call' and op[1] in ('ref', 'panic') and a in op[2]:
+            if op[0] == 'call' and op[1] in ('ref', 'panic', 'spawn', 'join') and a in op[2]:
                 return True
             if op[0] == 'defer' and op[2] == a:
                 return True
@@ -705,6 +738,8 @@ class Emitter:
     def call(self, name, args, st, later, d):
         if name == "ref":  # the value moves into the new cell
             return f"perc_ref_new({self.use(args[0], st, later, d)})"
+        if name in ("spawn", "join"):  # the closure / the handle move in
+            return f"perc_{name}({self.use(args[0], st, later, d)})"
         if name == "panic":  # the message moves into the panic
             return f"(hrc_panic({self.use(args[0], st, later, d)}), hrc_box_int(0))"
         if name == "recover":
@@ -883,6 +918,8 @@ class UnsupportedPrint(Exception):
 BUILTINS = {  # their arguments are borrowed (but ref's and panic's, which Emitter.call moves)
     "ref": None,
     "panic": None,
+    "spawn": None,
+    "join": None,
     "recover": None,
     "println": lambda em, args: println(em, args, True),
     "print": lambda em, args: println(em, args, False),
@@ -891,7 +928,8 @@ BUILTINS = {  # their arguments are borrowed (but ref's and panic's, which Emitt
     "counting": lambda em, args: "hrc_box_int(HRC_COUNTING)",
     "concat": lambda em, args: f"perc_concat({em.value(args[0])}, {em.value(args[1])})",
 }
-VALUE_BUILTINS = {"show", "concat", "ref", "reuse-count", "counting", "panic", "recover"}
+VALUE_BUILTINS = {"show", "concat", "ref", "reuse-count", "counting", "panic", "recover", "spawn",
+                  "join"}
 OPEN_MAX = 8  # open-coded defer slots (hrc_defer.h's HRC_OPEN_MAX)
 
 
