@@ -264,7 +264,7 @@ class Emitter:
                 return True
             if op[0] == 'callv' and (op[1] == v or a in op[2]):
                 return True
-            if op[0] == 'call' and op[1] in ('ref', 'panic', 'spawn', 'join') and a in op[2]:
+            if op[0] == 'call' and op[1] in ('%ref', '%panic', '%spawn', '%join') and a in op[2]:
                 return True
             if op[0] == 'defer' and op[2] == a:
                 return True
@@ -736,13 +736,13 @@ class Emitter:
         self.expr(body, st, dest, live_after, d)
 
     def call(self, name, args, st, later, d):
-        if name == "ref":  # the value moves into the new cell
+        if name == "%ref":  # the value moves into the new cell
             return f"perc_ref_new({self.use(args[0], st, later, d)})"
-        if name in ("spawn", "join"):  # the closure / the handle move in
-            return f"perc_{name}({self.use(args[0], st, later, d)})"
-        if name == "panic":  # the message moves into the panic
+        if name in ("%spawn", "%join"):  # the closure / the handle move in
+            return f"perc_{name[1:]}({self.use(args[0], st, later, d)})"
+        if name == "%panic":  # the message moves into the panic
             return f"(hrc_panic({self.use(args[0], st, later, d)}), hrc_box_int(0))"
-        if name == "recover":
+        if name == "%recover":
             return "perc_recover(rtok)"
         if name in BUILTINS:
             return BUILTINS[name](self, args)
@@ -915,21 +915,22 @@ class UnsupportedPrint(Exception):
     pass
 
 
-BUILTINS = {  # their arguments are borrowed (but ref's and panic's, which Emitter.call moves)
-    "ref": None,
-    "panic": None,
-    "spawn": None,
-    "join": None,
-    "recover": None,
-    "println": lambda em, args: println(em, args, True),
-    "print": lambda em, args: println(em, args, False),
-    "show": show,
-    "reuse-count": lambda em, args: "perc_reuse_count()",
-    "counting": lambda em, args: "hrc_box_int(HRC_COUNTING)",
-    "concat": lambda em, args: f"perc_concat({em.value(args[0])}, {em.value(args[1])})",
+BUILTINS = {  # named with a %, apart from the program's functions; their arguments are borrowed
+    # (but ref's, panic's, spawn's and join's, which Emitter.call moves)
+    "%ref": None,
+    "%panic": None,
+    "%spawn": None,
+    "%join": None,
+    "%recover": None,
+    "%println": lambda em, args: println(em, args, True),
+    "%print": lambda em, args: println(em, args, False),
+    "%show": show,
+    "%reuse-count": lambda em, args: "perc_reuse_count()",
+    "%counting": lambda em, args: "hrc_box_int(HRC_COUNTING)",
+    "%concat": lambda em, args: f"perc_concat({em.value(args[0])}, {em.value(args[1])})",
 }
-VALUE_BUILTINS = {"show", "concat", "ref", "reuse-count", "counting", "panic", "recover", "spawn",
-                  "join"}
+VALUE_BUILTINS = {"%show", "%concat", "%ref", "%reuse-count", "%counting", "%panic", "%recover",
+                  "%spawn", "%join"}
 OPEN_MAX = 8  # open-coded defer slots (hrc_defer.h's HRC_OPEN_MAX)
 
 

@@ -94,21 +94,23 @@ class Lowering:
                 return self.expr(e.fn, env, lambda f: self.atoms(
                     e.args, env, lambda xs: self.bind(('callv', f[1], xs), e.ty, "r", k)))
             name = e.fn.name
-            if name == "recover" and not self.deferred:
+            if name == "recover" and isinstance(e.fn.fun, str) and not self.deferred:
                 self.error(e, "recover() works only directly in a deferred fn (defer fn() ...)",
                            "recover")
-            if name == "recover":
+            if name == "recover" and isinstance(e.fn.fun, str):
                 self.recovers_here = True
-            if name in ("println", "print"):
+            if name in ("println", "print") and isinstance(e.fn.fun, str):
                 t = prune(e.args[0].ty)
                 if not (isinstance(t, TCon) and t.name in ("int", "bool", "unit", "string")):
                     self.error(e.args[0], "println prints integers, booleans and strings",
                                getattr(e.args[0], "name", ""))
-            if name == "show":
+            if name == "show" and isinstance(e.fn.fun, str):
                 t = prune(e.args[0].ty)
                 if not (isinstance(t, TCon) and t.name in ("int", "bool")):
                     self.error(e.args[0], "show makes strings of integers and booleans",
                                getattr(e.args[0], "name", ""))
+            if isinstance(e.fn.fun, str):  # a built-in
+                name = "%" + name
             return self.atoms(e.args, env, lambda xs: self.bind(('call', name, xs), e.ty, "r", k))
         if isinstance(e, ast.Prim):
             if e.op in ("&&", "||"):  # short-circuit: an if
@@ -121,7 +123,7 @@ class Lowering:
                 cond.ty = BOOL
                 return self.expr(cond, env, k)
             if e.op == "++":  # a built-in call: borrows both strings
-                return self.atoms(e.args, env, lambda xs: self.bind(('call', 'concat', xs), e.ty, "s", k))
+                return self.atoms(e.args, env, lambda xs: self.bind(('call', '%concat', xs), e.ty, "s", k))
             return self.atoms(e.args, env, lambda xs: self.bind(('prim', e.op, xs), e.ty, "p", k))
         if isinstance(e, ast.Let):
             if e.name is None:
