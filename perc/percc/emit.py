@@ -162,7 +162,8 @@ class Emitter:
 
     @staticmethod
     def cname(name):
-        return "perc_" + name.replace("-", "_").replace("'", "_q")
+        """A program's function in C: fun_NAME (the runtime's helpers are perc_*)."""
+        return "fun_" + name.replace("-", "_").replace("'", "_q")
 
     def struct(self, c):
         return f"perc_{c.dtype.name}_{c.name}".replace("-", "_")

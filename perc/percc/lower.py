@@ -162,7 +162,7 @@ class Lowering:
             if fn_local:
                 op = ('callv', remap[0][1], remap[1:])
             else:
-                op = ('call', c.fn.name, remap)
+                op = ('call', ("%" if isinstance(c.fn.fun, str) else "") + c.fn.name, remap)
             self.n += 1
             name = f"lambda_{self.n}"
             self.lambdas.append((name, cparams, [], ('let', r, op, ('ret', ('var', r)))))
