@@ -349,17 +349,29 @@ class Emitter:
         """A constructor's struct and its allocation helper, given flags at each use: a cell
         whose type cannot reach a mutable cell is flagged acyclic (lower.may_cycle)."""
         s = self.struct(c)
-        fields = " ".join(f"hrc_obj_t *{self.field(c, i)};" for i in range(c.arity))
+        order = self.layout(c)
+        fields = " ".join(f"hrc_obj_t *{self.field(c, i)};" for i in order)
         self.out.append(f"typedef struct {s} {{ hrc_obj_t header; {fields} }} {s};")
         args = ", ".join(f"hrc_obj_t *{self.field(c, i)}" for i in range(c.arity))
         self.out.append(f"static inline hrc_obj_t *new_{s}(hrc_reuse_t tok, unsigned flags, {args}) {{")
-        self.out.append(f"  {s} *c = ({s} *)hrc_alloc_at_flagged(tok, sizeof({s}), {c.index}, {c.arity}, flags);")
+        self.out.append(f"  {s} *c = ({s} *)hrc_alloc_at_flagged(tok, sizeof({s}), {c.index}, "
+                        f"{self.scan(c)}, flags);")
         for i in range(c.arity):
             f = self.field(c, i)
             self.out.append(f"  c->{f} = {f};")
         self.out.append("  return &c->header;")
         self.out.append("}")
         self.out.append("")
+
+    def layout(self, c):
+        """Field order in memory: the fields that may hold references first (the object's
+        scanned fields), then those that are always scalars (integers, booleans, enumerations:
+        boxed, never dup'ed, dropped, scanned or traced), as hrc's header wants."""
+        heap = [i for i, t in enumerate(c.field_types) if self.heap(t)]
+        return heap + [i for i in range(c.arity) if i not in heap]
+
+    def scan(self, c):
+        return sum(1 for t in c.field_types if self.heap(t))
 
     # ---- functions ----
     def function(self, f, params, body):
@@ -555,6 +567,9 @@ class Emitter:
             self.line(d, f"hrc_obj_t *{x} = new_{s}({', '.join(['HRC_NO_REUSE'] + vals)});")
             return
         name, _, orig, fvars = tok
+        if orig is not c and self.scan(orig) != self.scan(c):  # not only the tag would change
+            self.line(d, f"hrc_obj_t *{x} = new_{s}({', '.join([name] + vals)});")
+            return
         keep = [i for i, a in enumerate(args) if i != hole and i < len(fvars) and a == ('var', fvars[i])]
         keep = [i + 1 for i in keep]  # vals[0] is the flags
         if (1 if orig is c else 0) + len(keep) < 1 + (1 + c.arity) // 4:
