@@ -822,6 +822,8 @@ class Emitter:
         what is settled when the tests end and the branch's body starts (flush), so that a cell
         the remaining tests still look at is not given up too early."""
         s = self.struct(c)
+        if c.arity == 0:  # x is this boxed scalar here: nothing to drop
+            st.owned.discard(x)
         for i, v in enumerate(fvars):
             if v in self.fv(body):
                 self.line(d, f"hrc_obj_t *{v} = (({s} *){x})->{self.field(c, i)};")
