@@ -39,6 +39,7 @@ SUITE = [
     ("rbtree", "rbtree", ["1000000"], ["4200000"], MODES, 420000, ["420000"]),
     ("rbtree-ck", "rbtree", ["1000000", "5"], ["4200000", "5"], MODES, 420000, ["420000", "5"]),
     ("rbtree-fip", "rbtree-fip", ["1000000"], ["4200000"], MODES, 420000, ["420000"]),
+    ("rbtree-perc", "rbtree-perc", ["1000000"], ["4200000"], MODES, 420000, ["420000"]),
     ("deriv", "deriv", ["9"], ["10"], MODES, 40230090, ["8"]),
     ("nqueens", "nqueens", ["12"], ["13"], MODES, 73712, ["11"]),
     ("cfold", "cfold", ["19"], ["20"], MODES, 3447966, ["17"]),
@@ -50,6 +51,8 @@ SUITE = [
     ("mixed", "mixed", ["2000"], ["20000"], MODES, None, ["2000"]),
 ]
 CALLGRIND_RBTREE = ["420000"]  # the baselines' (rbtree's) count size
+# Workloads written in Perc and compiled by perc/perc (Koka's sources): stem -> source.
+COMPILED = {"rbtree-perc": "perc/bench/rbtree.prc"}
 # Baselines: (name, executable, modes it runs in); rbtree's arguments.
 BASELINES = [
     ("rbtree-noreuse", "rbtree-noreuse", ["rc", "hybrid"]),
@@ -57,7 +60,8 @@ BASELINES = [
     ("rbtree-c-malloc", "rbtree-c-malloc", ["baseline"]),
     ("rbtree-std-map", "rbtree-std-map", ["baseline"]),
 ]
-PERCEUS = ["rbtree", "rbtree-ck", "rbtree-fip", "deriv", "nqueens", "cfold", "binary-trees", "closures"]
+PERCEUS = ["rbtree", "rbtree-ck", "rbtree-fip", "deriv", "nqueens", "cfold", "binary-trees", "closures",
+           "rbtree-perc"]
 # Instruction counts recorded before issue 17 (commit 1d73608, release, stats off) at the
 # callgrind sizes: the report checks that no workload's count rises above them.
 INSTR_BASELINE = os.path.join(ROOT, "bench", "instructions-baseline.json")
@@ -113,6 +117,21 @@ def build(buildtype_dir, stats):
                        stdout=subprocess.DEVNULL)
     subprocess.run(["ninja", "-C", d], check=True, stdout=subprocess.DEVNULL)
     return os.path.join(d, "bench")
+
+
+def compile_perc(dirs):
+    """Compile the Perc workloads in every mode against both release trees (perc/perc), into
+    their bench directories, as the C workloads are built."""
+    for stem, src in COMPILED.items():
+        for key, bench_dir in dirs.items():
+            build_dir = os.path.dirname(bench_dir)
+            for mode in ("rc", "gc", "hybrid"):
+                cmd = [sys.executable, os.path.join(ROOT, "perc", "perc"), "build",
+                       os.path.join(ROOT, src), "--mode", mode, "--hrc-build", build_dir,
+                       "--bench", stem, "-o", os.path.join(bench_dir, f"{stem}-{mode}")]
+                if key == "stats":
+                    cmd.append("--hrc-stats")
+                subprocess.run(cmd, check=True)
 
 
 def parse_result(out):
@@ -317,6 +336,10 @@ def instruction_targets(by):
           rc <= 625e6, f"{rc / 1e6:.0f} M")
     if rc and hy:
         t("rbtree 420,000 hybrid <= 1.03x rc instructions", hy <= 1.03 * rc, f"{hy / rc:.3f}x")
+    perc = instr("rbtree-perc", "rc")
+    if rc and perc:  # issue 18: compiled within 1.05x of the hand lowering
+        t("rbtree compiled by perc <= 1.05x the hand lowering's instructions (rc)", perc <= 1.05 * rc,
+          f"{perc / rc:.2f}x ({perc / 1e6:.0f} M against {rc / 1e6:.0f} M)")
     fip = instr("rbtree-fip", "rc")
     if fip:
         t("rbtree-fip 420,000 rc <= 600 M instructions", fip <= 600e6, f"{fip / 1e6:.0f} M")
@@ -516,6 +539,7 @@ def main():
     suite = [s for s in SUITE if not only or s[0] in only]
     baselines = [b for b in BASELINES if not only or b[0] in only or "rbtree" in only]
     dirs = {"nostats": build("build-bench-nostats", False), "stats": build("build-bench-stats", True)}
+    compile_perc(dirs)
     os.makedirs(a.out, exist_ok=True)
 
     load0 = os.getloadavg()

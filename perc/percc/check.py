@@ -134,6 +134,7 @@ BUILTIN_FUNS = {
     # name: (scheme builder)
     "reuse-count": lambda: Scheme([], TFn([], INT)),  # in-place reuses so far (hrc's statistics)
     "counting": lambda: Scheme([], TFn([], BOOL)),    # whether this mode counts references
+    "arg": lambda: Scheme([], TFn([INT, INT], INT)),  # arg(i, default): argv[i] as an integer
     # threads sharing immutable data: spawn(fn() ...) runs the function on a new thread (what it
     # captures is marked shared first), join(t) waits for it and gives its result
     "spawn": lambda: (lambda a: Scheme([a], TFn([TFn([], a)], TCon("thread", [a]))))(TVar()),

@@ -115,6 +115,19 @@ static inline hrc_obj_t *perc_join(hrc_obj_t *h) {{
   return r;
 }}
 
+/* The program's arguments: arg(i, default) reads argv[i] as an integer. */
+static int perc_argc __attribute__((unused));
+static char **perc_argv __attribute__((unused));
+
+static inline hrc_obj_t *perc_arg(hrc_obj_t *i, hrc_obj_t *dflt) {{
+  intptr_t k = hrc_unbox_int(i);
+  if (k <= 0 || k >= perc_argc) return dflt;
+  char *end;
+  long v = strtol(perc_argv[k], &end, 10);
+  if (*end != '\\0' || !hrc_int_fits_box(v)) hrc_panic_str("arg: not an integer");
+  return hrc_box_int(v);
+}}
+
 /* hrc's statistics, for programs that test what Perceus did (0 without statistics). */
 static inline hrc_obj_t *perc_reuse_count(void) {{
   hrc_stats_report_t r;
@@ -315,8 +328,18 @@ class Emitter:
             self.function(f, params, body)
         for lam in self.lw.lambdas:
             self.lambda_function(*lam)
-        self.out.append("int main(void) {")
-        self.out.append(f"  {self.cname('main')}();")
+        if getattr(self, "bench", None):
+            self.out.append('#include "bench_report.h"')
+        self.out.append("int main(int argc, char **argv) {")
+        self.out.append("  perc_argc = argc;")
+        self.out.append("  perc_argv = argv;")
+        if getattr(self, "bench", None):
+            self.out.append("  bench_start();")
+            self.out.append(f"  hrc_obj_t *check = {self.cname('main')}();")
+            self.out.append(f'  bench_report("{self.bench}", argc > 1 ? atol(argv[1]) : 0, '
+                            '(long)hrc_unbox_int(check), 0);')
+        else:
+            self.out.append(f"  {self.cname('main')}();")
         if check_garbage_free:  # garbage free: what RC frees (pure tracing frees by collecting)
             self.out.append("#if HRC_COUNTING")
             self.out.append("  int64_t live = hrc_live_objects(); /* -1: a library without stats */")
@@ -953,9 +976,10 @@ BUILTINS = {  # named with a %, apart from the program's functions; their argume
     "%show": show,
     "%reuse-count": lambda em, args: "perc_reuse_count()",
     "%counting": lambda em, args: "hrc_box_int(HRC_COUNTING)",
+    "%arg": lambda em, args: f"perc_arg({em.value(args[0])}, {em.value(args[1])})",
     "%concat": lambda em, args: f"perc_concat({em.value(args[0])}, {em.value(args[1])})",
 }
-VALUE_BUILTINS = {"%show", "%concat", "%ref", "%reuse-count", "%counting", "%panic", "%recover",
+VALUE_BUILTINS = {"%show", "%concat", "%ref", "%reuse-count", "%counting", "%panic", "%recover", "%arg",
                   "%spawn", "%join"}
 OPEN_MAX = 8  # open-coded defer slots (hrc_defer.h's HRC_OPEN_MAX)
 
@@ -968,5 +992,7 @@ class CompileErrorAt(Exception):
         self.node, self.message = node, message
 
 
-def emit_program(src, checker, lowering, funs, check_garbage_free=False):
-    return Emitter(src, checker, lowering, funs).program(check_garbage_free)
+def emit_program(src, checker, lowering, funs, check_garbage_free=False, bench=None):
+    em = Emitter(src, checker, lowering, funs)
+    em.bench = bench
+    return em.program(check_garbage_free)
