@@ -424,9 +424,7 @@ class Checker:
         p.ty = t
         if isinstance(p, ast.PVar):
             if p.name is not None:
-                if p.name in env and p.name not in self.top_names():
-                    pass  # shadowing is allowed
-                env[p.name] = t
+                env[p.name] = t  # shadowing is allowed
             return
         if isinstance(p, ast.PInt):
             self.unify(INT, t, p, "this pattern's value")
@@ -445,9 +443,6 @@ class Checker:
         p.args = p.args + [ast.PVar(None, p.line, p.col) for _ in range(c.arity - len(p.args))]
         for sub, ft in zip(p.args, c.field_types):
             self.pattern(sub, substitute(ft, inst), env)
-
-    def top_names(self):
-        return self.decls
 
 
 def snippet(node):

@@ -17,8 +17,7 @@ scalars (which dup and drop skip, and which are never dup'ed or dropped here at 
 type says so); a constructor with fields is a heap object whose fields are all scanned.
 Types that cannot hold a mutable cell (every type, in this version) are acyclic.
 """
-from . import ast
-from .check import TCon, TFn, prune
+from .check import TCon, prune
 from .inline import Inliner
 from .lower import may_cycle
 
@@ -687,22 +686,22 @@ class Emitter:
                 st.owned.discard(x)
             return self.expr(body, st, dest, live_after, d)
         if kind == 'if':
-            self.line(d, f"if ({self.value(e[1])} == PERC_TRUE) {{")
-            self.branch(e[2], st.copy(), dest, live_after, d + 1)
-            self.line(d, "} else {")
-            self.branch(e[3], st.copy(), dest, live_after, d + 1)
-            self.line(d, "}")
-            return
+            return self.two_way(f"{self.value(e[1])} == PERC_TRUE", e[2], e[3], st, dest,
+                                live_after, d)
         if kind == 'ifint':
-            self.line(d, f"if (hrc_unbox_int({e[1]}) == {e[2]}) {{")
-            self.branch(e[3], st.copy(), dest, live_after, d + 1)
-            self.line(d, "} else {")
-            self.branch(e[4], st.copy(), dest, live_after, d + 1)
-            self.line(d, "}")
-            return
+            return self.two_way(f"hrc_unbox_int({e[1]}) == {e[2]}", e[3], e[4], st, dest,
+                                live_after, d)
         if kind == 'switch':
             return self.switch(e, st, dest, live_after, d)
         raise AssertionError(e)
+
+    def two_way(self, test, yes, no, st, dest, live_after, d):
+        """if (test) yes else no, each branch with its own copy of the ownership state."""
+        self.line(d, f"if ({test}) {{")
+        self.branch(yes, st.copy(), dest, live_after, d + 1)
+        self.line(d, "} else {")
+        self.branch(no, st.copy(), dest, live_after, d + 1)
+        self.line(d, "}")
 
     def branch(self, e, st, dest, live_after, d):
         self.drop_dead(st, self.fv(e) | live_after, d)
@@ -948,7 +947,7 @@ def println(em, args, newline=True):
         return f'printf("(){nl}")'
     if isinstance(t, TCon) and t.name == "string":
         return f"perc_print_string({v}, {1 if newline else 0})"
-    raise UnsupportedPrint(t)
+    raise AssertionError(t)  # lower.py rejects the other types
 
 
 def show(em, args):
@@ -958,10 +957,6 @@ def show(em, args):
     if isinstance(t, TCon) and t.name == "bool":
         return f'&hrc_bytes_from({v} == PERC_TRUE ? "True" : "False", {v} == PERC_TRUE ? 4 : 5)->header'
     return f"perc_show_int({v})"
-
-
-class UnsupportedPrint(Exception):
-    pass
 
 
 BUILTINS = {  # named with a %, apart from the program's functions; their arguments are borrowed

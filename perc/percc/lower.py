@@ -23,8 +23,14 @@ knows whether it may hold a reference (`heap`). Nested patterns compile to neste
 a compile error naming it.
 """
 from . import ast
-from .check import INT, BOOL, UNIT as UNIT_T, TCon, TFn, prune
+from .check import BOOL, UNIT as UNIT_T, TCon, TFn, prune
 from .errors import CompileError
+
+
+def ret(a):
+    """The continuation of a function's (or a join's) value: return it. Tail position is
+    `k is ret`."""
+    return ('ret', a)
 
 
 class Lowering:
@@ -64,7 +70,7 @@ class Lowering:
             v = self.fresh(p.name, prune(t))
             env[p.name] = v
             params.append(v)
-        body = self.expr(f.body, env, lambda a: ('ret', a))
+        body = self.expr(f.body, env, ret)
         return params, body
 
     # ---- expressions, in continuation-passing style: k turns the value's atom into the rest ----
@@ -196,7 +202,7 @@ class Lowering:
             params.append(v)
         saved = (self.deferred, self.in_lambda, getattr(self, "recovers_here", False))
         self.deferred, self.in_lambda, self.recovers_here = deferred, True, False
-        body = self.expr(e.body, inner, lambda a: ('ret', a))
+        body = self.expr(e.body, inner, ret)
         if self.recovers_here:
             self.recovers.add(name)
             self.defers[1] = True
@@ -232,11 +238,10 @@ class Lowering:
     def join(self, e, env, k):
         """A conditional: in tail position (k returns its atom) it is lowered in place; else its
         value is joined into a variable."""
-        probe = k(('var', '__probe__'))
-        if probe == ('ret', ('var', '__probe__')):
+        if k is ret:  # the function's value: each branch returns its own
             return self.control(e, env, k)
         v = self.fresh("j", prune(e.ty))
-        inner = self.control(e, env, lambda a: ('ret', a))
+        inner = self.control(e, env, ret)
         return ('letx', v, inner, k(('var', v)))
 
     def control(self, e, env, k):
@@ -371,16 +376,6 @@ def may_cycle(t):
     t = prune(t)
     if isinstance(t, TCon):
         return t.name == "ref" or any(may_cycle(a) for a in t.args)
-    return True
-
-
-def is_heap(t):
-    """Whether a value of type t may be a reference (else it is always a boxed scalar)."""
-    t = prune(t)
-    if isinstance(t, TCon):
-        if t.name in ("int", "bool", "unit"):
-            return False
-        return True  # refined by emit.py for enumerations
     return True
 
 

@@ -148,6 +148,18 @@ class Parser:
         text = "end of line" if t.kind == "layout" else t.text
         raise CompileError(self.path, t.line, t.col, msg, text)
 
+    def items(self, item, close):
+        """Comma-separated items up to the closing token (consumed); none is allowed when the
+        list may be empty (type parameters and arguments after `<` always have one)."""
+        out = []
+        if not self.at(close) or close == ">":
+            out.append(item())
+            while self.at(","):
+                self.next()
+                out.append(item())
+        self.expect(close)
+        return out
+
     def skip_semis(self):
         while self.at(";"):
             self.next()
@@ -174,11 +186,7 @@ class Parser:
         params = []
         if self.at("<"):
             self.next()
-            params.append(self.ident("a type parameter"))
-            while self.at(","):
-                self.next()
-                params.append(self.ident("a type parameter"))
-            self.expect(">")
+            params = self.items(lambda: self.ident("a type parameter"), ">")
         cons = []
         self.expect("{", "the constructors of the type, indented or in braces")
         self.skip_semis()
@@ -190,12 +198,7 @@ class Parser:
             fields = []
             if self.at("("):
                 self.next()
-                if not self.at(")"):
-                    fields.append(self.field())
-                    while self.at(","):
-                        self.next()
-                        fields.append(self.field())
-                self.expect(")")
+                fields = self.items(self.field, ")")
             cons.append(ast.ConDecl(t.text, fields, t.line, t.col))
             self.skip_semis()
         self.expect("}")
@@ -213,13 +216,7 @@ class Parser:
         t = self.peek()
         if self.at("("):  # function type (a, b) -> c, or parenthesised
             self.next()
-            args = []
-            if not self.at(")"):
-                args.append(self.type_expr())
-                while self.at(","):
-                    self.next()
-                    args.append(self.type_expr())
-            self.expect(")")
+            args = self.items(self.type_expr, ")")
             if self.at("->"):
                 self.next()
                 return ast.TFun(args, self.type_expr(), t.line, t.col)
@@ -232,11 +229,7 @@ class Parser:
         args = []
         if self.at("<"):
             self.next()
-            args.append(self.type_expr())
-            while self.at(","):
-                self.next()
-                args.append(self.type_expr())
-            self.expect(">")
+            args = self.items(self.type_expr, ">")
         if self.at("->"):
             self.next()
             return ast.TFun([ast.TName(name, args, t.line, t.col)], self.type_expr(), t.line, t.col)
@@ -263,14 +256,7 @@ class Parser:
 
     def params(self):
         self.expect("(", "the parameter list")
-        params = []
-        if not self.at(")"):
-            params.append(self.param())
-            while self.at(","):
-                self.next()
-                params.append(self.param())
-        self.expect(")")
-        return params
+        return self.items(self.param, ")")
 
     def param(self):
         borrowed = False
@@ -396,12 +382,7 @@ class Parser:
             args = []
             if self.at("("):
                 self.next()
-                if not self.at(")"):
-                    args.append(self.pattern())
-                    while self.at(","):
-                        self.next()
-                        args.append(self.pattern())
-                self.expect(")")
+                args = self.items(self.pattern, ")")
             return ast.PCon(t.text, args, t.line, t.col)
         if self.at("["):  # [] is Nil
             self.next()
@@ -451,14 +432,7 @@ class Parser:
 
     def args(self):
         self.expect("(")
-        args = []
-        if not self.at(")"):
-            args.append(self.expr())
-            while self.at(","):
-                self.next()
-                args.append(self.expr())
-        self.expect(")")
-        return args
+        return self.items(self.expr, ")")
 
     def atom(self):
         t = self.peek()
@@ -489,13 +463,7 @@ class Parser:
             return e
         if self.at("["):  # list literal
             self.next()
-            items = []
-            if not self.at("]"):
-                items.append(self.expr())
-                while self.at(","):
-                    self.next()
-                    items.append(self.expr())
-            self.expect("]")
+            items = self.items(self.expr, "]")
             e = ast.Con("Nil", [], t.line, t.col)
             for item in reversed(items):
                 e = ast.Con("Cons", [item, e], t.line, t.col)
