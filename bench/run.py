@@ -43,8 +43,10 @@ SUITE = [
     ("nqueens-perc", "nqueens-perc", ["12"], ["13"], MODES, 73712, ["11"]),
     ("binary-trees-perc", "binarytrees-perc", ["18"], ["21"], MODES, 4194303, ["16"]),
     ("deriv", "deriv", ["9"], ["10"], MODES, 40230090, ["8"]),
+    ("deriv-perc", "deriv-perc", ["9"], ["10"], MODES, 40230090, ["8"]),
     ("nqueens", "nqueens", ["12"], ["13"], MODES, 73712, ["11"]),
     ("cfold", "cfold", ["19"], ["20"], MODES, 3447966, ["17"]),
+    ("cfold-perc", "cfold-perc", ["19"], ["20"], MODES, 3447966, ["17"]),
     ("binary-trees", "binarytrees", ["18"], ["21"], MODES, 4194303, ["16"]),
     ("closures", "closures", ["1000000", "5"], ["1000000", "50"], MODES, None, ["200000", "5"]),
     ("threads", "threads", ["100"], ["400"], MODES, None, ["20"]),
@@ -55,7 +57,8 @@ SUITE = [
 CALLGRIND_RBTREE = ["420000"]  # the baselines' (rbtree's) count size
 # Workloads written in Perc and compiled by perc/perc (Koka's sources): stem -> source.
 COMPILED = {"rbtree-perc": "perc/bench/rbtree.prc", "nqueens-perc": "perc/bench/nqueens.prc",
-            "binarytrees-perc": "perc/bench/binarytrees.prc"}
+            "binarytrees-perc": "perc/bench/binarytrees.prc", "deriv-perc": "perc/bench/deriv.prc",
+            "cfold-perc": "perc/bench/cfold.prc"}
 # Baselines: (name, executable, modes it runs in); rbtree's arguments.
 BASELINES = [
     ("rbtree-noreuse", "rbtree-noreuse", ["rc", "hybrid"]),
@@ -64,7 +67,7 @@ BASELINES = [
     ("rbtree-std-map", "rbtree-std-map", ["baseline"]),
 ]
 PERCEUS = ["rbtree", "rbtree-ck", "rbtree-fip", "deriv", "nqueens", "cfold", "binary-trees", "closures",
-           "rbtree-perc", "nqueens-perc", "binary-trees-perc"]
+           "rbtree-perc", "nqueens-perc", "binary-trees-perc", "deriv-perc", "cfold-perc"]
 # Instruction counts recorded before issue 17 (commit 1d73608, release, stats off) at the
 # callgrind sizes: the report checks that no workload's count rises above them.
 INSTR_BASELINE = os.path.join(ROOT, "bench", "instructions-baseline.json")
@@ -340,7 +343,8 @@ def instruction_targets(by):
     if rc and hy:
         t("rbtree 420,000 hybrid <= 1.03x rc instructions", hy <= 1.03 * rc, f"{hy / rc:.3f}x")
     for hand, compiled in (("rbtree", "rbtree-perc"), ("nqueens", "nqueens-perc"),
-                           ("binary-trees", "binary-trees-perc")):
+                           ("binary-trees", "binary-trees-perc"), ("deriv", "deriv-perc"),
+                           ("cfold", "cfold-perc")):
         h, c = instr(hand, "rc"), instr(compiled, "rc")
         if h and c:  # issue 18: compiled within 1.05x of the hand lowering
             t(f"{hand} compiled by perc <= 1.05x the hand lowering's instructions (rc)",

@@ -90,6 +90,10 @@ class Match(Node):
     fields = ("scrut", "branches")  # branches: [(pattern, expression)]
 
 
+class Tuple(Node):  # only what a match matches: `match (a, b)` (no tuple values)
+    fields = ("items",)
+
+
 # ---- patterns ----
 class PVar(Node):
     fields = ("name",)  # None for `_`
@@ -101,3 +105,7 @@ class PInt(Node):
 
 class PCon(Node):
     fields = ("name", "args")
+
+
+class PTuple(Node):  # (p1, p2): the branch of a match on a tuple
+    fields = ("args",)

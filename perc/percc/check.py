@@ -363,14 +363,33 @@ class Checker:
             self.unify(t, self.infer(e.els, env), e.els, "the `else` branch")
             return t
         if isinstance(e, ast.Match):
-            st = self.infer(e.scrut, env)
+            if isinstance(e.scrut, ast.Tuple):  # match (a, b): one column per component
+                sts = [self.infer(x, env) for x in e.scrut.items]
+            else:
+                sts = [self.infer(e.scrut, env)]
             res = TVar()
             for p, body in e.branches:
                 benv = dict(env)
-                self.pattern(p, st, benv)
+                if len(sts) > 1:
+                    self.tuple_pattern(p, sts, benv)
+                else:
+                    self.pattern(p, sts[0], benv)
                 self.unify(res, self.infer(body, benv), body, "this branch")
             return res
+        if isinstance(e, ast.Tuple):
+            self.error(e, "a tuple is only supported as what a match matches, `match (a, b)`",
+                       "(...)")
         raise AssertionError(e)
+
+    def tuple_pattern(self, p, sts, env):
+        """A branch of a match on a tuple: a tuple pattern of its width, or `_`."""
+        if isinstance(p, ast.PVar) and p.name is None:
+            return
+        if not isinstance(p, ast.PTuple) or len(p.args) != len(sts):
+            self.error(p, f"the match is on a tuple of {len(sts)}: each branch needs a tuple "
+                       f"pattern of {len(sts)} (or `_`)", snippet_pattern(p))
+        for sub, t in zip(p.args, sts):
+            self.pattern(sub, t, env)
 
     def prim(self, e, env):
         op = e.op
@@ -393,13 +412,16 @@ class Checker:
         if op in ("==", "!="):
             self.unify(args[0], args[1], e.args[1], f"the right operand of `{op}`")
             t = prune(args[0])
+            if isinstance(t, TCon) and t.name == "string":  # compared byte by byte (borrowed)
+                e.op = "str" + op
+                return BOOL
             if not (isinstance(t, TCon) and t.name in ("int", "bool")) and \
                     not (isinstance(t, TCon) and t.name in self.types and
                          self.types[t.name].cons and all(c.arity == 0 for c in self.types[t.name].cons)):
                 if isinstance(t, TVar):
                     self.unify(INT, t, e.args[0], f"an operand of `{op}`")
                 else:
-                    self.error(e, f"`{op}` compares integers, booleans and enumerations, not "
+                    self.error(e, f"`{op}` compares integers, booleans, strings and enumerations, not "
                                f"{show(t)}", snippet(e))
             return BOOL
         if op in ("&&", "||"):
@@ -429,6 +451,8 @@ class Checker:
         if isinstance(p, ast.PInt):
             self.unify(INT, t, p, "this pattern's value")
             return
+        if isinstance(p, ast.PTuple):
+            self.error(p, "a tuple pattern matches only a tuple, `match (a, b)`", "(...)")
         c = self.cons.get(p.name)
         if c is None:
             self.error(p, "unknown constructor", p.name)
@@ -443,6 +467,17 @@ class Checker:
         p.args = p.args + [ast.PVar(None, p.line, p.col) for _ in range(c.arity - len(p.args))]
         for sub, ft in zip(p.args, c.field_types):
             self.pattern(sub, substitute(ft, inst), env)
+
+
+def snippet_pattern(p):
+    """A short text for a pattern, for error lines."""
+    if isinstance(p, ast.PVar):
+        return p.name or "_"
+    if isinstance(p, ast.PInt):
+        return str(p.value)
+    if isinstance(p, ast.PCon):
+        return p.name + ("(...)" if p.args else "")
+    return "(...)"
 
 
 def snippet(node):

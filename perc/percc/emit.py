@@ -73,6 +73,11 @@ static inline hrc_obj_t *perc_concat(hrc_obj_t *a, hrc_obj_t *b) {{
   return &r->header;
 }}
 
+static inline bool perc_str_eq(hrc_obj_t *a, hrc_obj_t *b) {{
+  hrc_bytes_t *x = (hrc_bytes_t *)a, *y = (hrc_bytes_t *)b;
+  return x->len == y->len && memcmp(x->data, y->data, x->len) == 0;
+}}
+
 static inline hrc_obj_t *perc_show_int(hrc_obj_t *i) {{
   char buf[32];
   int n = snprintf(buf, sizeof buf, "%ld", (long)hrc_unbox_int(i));
@@ -333,6 +338,27 @@ class Emitter:
             return e[4] is not None and self.consumes(v, e[4])
         return False
 
+    def main_thread(self, stack):
+        """main runs on a thread with a stack of the driver's --stack size (reserved, touched
+        only as deep as it recurses), or on the process's own stack for 0."""
+        main = self.cname('main')
+        self.out.append(f"#define PERC_STACK_BYTES ((size_t){stack}u)")
+        self.out.append(f"static void *perc_main_thread(void *arg) {{ (void)arg; return {main}(); }}")
+        self.out.append("static hrc_obj_t *perc_run_main(void) {")
+        self.out.append(f"  if (PERC_STACK_BYTES == 0) return {main}();")
+        self.out.append("  pthread_attr_t attr;")
+        self.out.append("  pthread_t t;")
+        self.out.append("  void *result = NULL;")
+        self.out.append("  if (pthread_attr_init(&attr) != 0 || pthread_attr_setstacksize(&attr, PERC_STACK_BYTES) != 0 ||")
+        self.out.append("      hrc_thread_create(&t, &attr, perc_main_thread, NULL) != 0 || hrc_thread_join(t, &result) != 0) {")
+        self.out.append('    fprintf(stderr, "perc: cannot start main on a %zu-byte stack\\n", PERC_STACK_BYTES);')
+        self.out.append("    exit(1);")
+        self.out.append("  }")
+        self.out.append("  pthread_attr_destroy(&attr);")
+        self.out.append("  return (hrc_obj_t *)result;")
+        self.out.append("}")
+        self.out.append("")
+
     def program(self, check_garbage_free):
         Inliner(self.lw, self.funs, self.lw.frames).run()
         self.infer_borrowing()
@@ -356,16 +382,17 @@ class Emitter:
             self.lambda_function(*lam)
         if getattr(self, "bench", None):
             self.out.append('#include "bench_report.h"')
+        self.main_thread(getattr(self, "stack", 1 << 30))
         self.out.append("int main(int argc, char **argv) {")
         self.out.append("  perc_argc = argc;")
         self.out.append("  perc_argv = argv;")
         if getattr(self, "bench", None):
             self.out.append("  bench_start();")
-            self.out.append(f"  hrc_obj_t *check = {self.cname('main')}();")
+            self.out.append("  hrc_obj_t *check = perc_run_main();")
             self.out.append(f'  bench_report("{self.bench}", argc > 1 ? atol(argv[1]) : 0, '
                             '(long)hrc_unbox_int(check), 0);')
         else:
-            self.out.append(f"  {self.cname('main')}();")
+            self.out.append("  perc_run_main();")
         if check_garbage_free:  # garbage free: what RC frees (pure tracing frees by collecting)
             self.out.append("#if HRC_COUNTING")
             self.out.append("  int64_t live = hrc_live_objects(); /* -1: a library without stats */")
@@ -1006,8 +1033,10 @@ BUILTINS = {  # named with a %, apart from the program's functions; their argume
     "%counting": lambda em, args: "hrc_box_int(HRC_COUNTING)",
     "%arg": lambda em, args: f"perc_arg({em.value(args[0])}, {em.value(args[1])})",
     "%concat": lambda em, args: f"perc_concat({em.value(args[0])}, {em.value(args[1])})",
+    "%str-eq": lambda em, args: f"hrc_box_int(perc_str_eq({em.value(args[0])}, {em.value(args[1])}))",
+    "%str-ne": lambda em, args: f"hrc_box_int(!perc_str_eq({em.value(args[0])}, {em.value(args[1])}))",
 }
-VALUE_BUILTINS = {"%show", "%concat", "%ref", "%reuse-count", "%counting", "%panic", "%recover", "%arg",
+VALUE_BUILTINS = {"%show", "%concat", "%str-eq", "%str-ne", "%ref", "%reuse-count", "%counting", "%panic", "%recover", "%arg",
                   "%spawn", "%join"}
 OPEN_MAX = 8  # open-coded defer slots (hrc_defer.h's HRC_OPEN_MAX)
 
@@ -1020,7 +1049,9 @@ class CompileErrorAt(Exception):
         self.node, self.message = node, message
 
 
-def emit_program(src, checker, lowering, funs, check_garbage_free=False, bench=None):
+def emit_program(src, checker, lowering, funs, check_garbage_free=False, bench=None,
+                 stack=1 << 30):
     em = Emitter(src, checker, lowering, funs)
     em.bench = bench
+    em.stack = stack
     return em.program(check_garbage_free)

@@ -130,6 +130,9 @@ class Lowering:
                 return self.expr(cond, env, k)
             if e.op == "++":  # a built-in call: borrows both strings
                 return self.atoms(e.args, env, lambda xs: self.bind(('call', '%concat', xs), e.ty, "s", k))
+            if e.op in ("str==", "str!="):  # so does string comparison
+                name = '%str-eq' if e.op == "str==" else '%str-ne'
+                return self.atoms(e.args, env, lambda xs: self.bind(('call', name, xs), e.ty, "p", k))
             return self.atoms(e.args, env, lambda xs: self.bind(('prim', e.op, xs), e.ty, "p", k))
         if isinstance(e, ast.Let):
             if e.name is None:
@@ -248,6 +251,8 @@ class Lowering:
         if isinstance(e, ast.If):
             return self.expr(e.cond, env, lambda c: ('if', c, self.expr(e.then, env, k),
                                                      self.expr(e.els, env, k)))
+        if isinstance(e.scrut, ast.Tuple):
+            return self.atoms(e.scrut.items, env, lambda xs: self.match_tuple(e, xs, env, k))
         return self.expr(e.scrut, env, lambda s: self.match(e, s, env, k))
 
     # ---- pattern matching ----
@@ -258,6 +263,20 @@ class Lowering:
             return ('let', v, ('atom', scrut), self.match(e, ('var', v), env, k))
         rows = [([p], {}, body) for p, body in e.branches]
         return self.compile(rows, [scrut[1]], env, k, e)
+
+    def match_tuple(self, e, items, env, k, cols=()):
+        """match (a, b, ...): no tuple is built; each component is a column of the clause
+        matrix (a literal one bound to a variable first)."""
+        if len(cols) < len(items):
+            a = items[len(cols)]
+            if a[0] == 'var':
+                return self.match_tuple(e, items, env, k, cols + (a[1],))
+            v = self.fresh("s", prune(e.scrut.items[len(cols)].ty))
+            return ('let', v, ('atom', a), self.match_tuple(e, items, env, k, cols + (v,)))
+        n = len(items)
+        rows = [(list(p.args) if isinstance(p, ast.PTuple) else [ast.PVar(None, p.line, p.col)] * n,
+                 {}, body) for p, body in e.branches]
+        return self.compile(rows, list(cols), env, k, e)
 
     def compile(self, rows, cols, env, k, node):
         """Clause-matrix compilation: rows of (patterns per column, bindings, body)."""
@@ -365,7 +384,7 @@ def free_names(e, bound):
 def pattern_names(p):
     if isinstance(p, ast.PVar):
         return {p.name} if p.name else set()
-    if isinstance(p, ast.PCon):
+    if isinstance(p, (ast.PCon, ast.PTuple)):
         return set().union(*[pattern_names(a) for a in p.args]) if p.args else set()
     return set()
 

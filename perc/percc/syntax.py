@@ -205,11 +205,13 @@ class Parser:
         return ast.TypeDecl(name, params, cons, kw.line, kw.col)
 
     def field(self):
-        """`name : type` or just `type`."""
+        """`name : type`, `: type` or just `type`."""
         if self.peek().kind == "ident" and self.peek(1).text == ":":
             name = self.next().text
             self.next()
             return (name, self.type_expr())
+        if self.at(":"):  # Koka's anonymous field, `Var( : int )`
+            self.next()
         return (None, self.type_expr())
 
     def type_expr(self):
@@ -388,6 +390,17 @@ class Parser:
             self.next()
             self.expect("]")
             return ast.PCon("Nil", [], t.line, t.col)
+        if self.at("("):  # a tuple's components, or a parenthesised pattern
+            self.next()
+            args = self.items(self.pattern, ")")
+            if len(args) == 1:
+                return args[0]
+            if not args:
+                return ast.PCon("Unit", [], t.line, t.col)
+            return ast.PTuple(args, t.line, t.col)
+        if self.at("-") and self.peek(1).kind == "int":
+            self.next()
+            return ast.PInt(-int(self.next().text), t.line, t.col)
         self.error(t, "expected a pattern")
 
     PREC = [("||",), ("&&",), ("==", "!=", "<", "<=", ">", ">="), ("+", "-", "++"), ("*", "/", "%")]
@@ -458,9 +471,10 @@ class Parser:
             if self.at(")"):
                 self.next()
                 return ast.Con("Unit", [], t.line, t.col)
-            e = self.expr()
-            self.expect(")")
-            return e
+            items = self.items(self.expr, ")")
+            if len(items) == 1:
+                return items[0]
+            return ast.Tuple(items, t.line, t.col)
         if self.at("["):  # list literal
             self.next()
             items = self.items(self.expr, "]")

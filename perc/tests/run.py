@@ -10,7 +10,7 @@
   run.py --errors                      every program in perc/tests/errors must fail to compile
                                        with exactly one line, the one its first line names after
                                        `// error: ` (file:line:col: error: message: text).
-Programs run with a 1 MiB C stack. Prints TAP; exits 1 on any failure.
+Programs run with a 1 MiB C stack (main's thread: perc --stack 1m). Prints TAP; exits 1 on any failure.
 """
 import argparse
 import glob
@@ -50,7 +50,8 @@ def programs(a):
                 first = f.readline()
             exempt = first.startswith("// cyclic") or first.startswith("// no-garbage-check")
             check = [] if exempt else ["--check-garbage-free"]  # cycles: rc leaks them
-            build = subprocess.run([sys.executable, PERC, "build", src, "--mode", a.mode, "--checked"]
+            build = subprocess.run([sys.executable, PERC, "build", src, "--mode", a.mode, "--checked",
+                                    "--stack", "1m"]
                                    + check + ["--hrc-build", a.hrc_build, "-o", exe],
                                    capture_output=True, text=True)
             if build.returncode != 0:
