@@ -338,26 +338,48 @@ class Emitter:
             return e[4] is not None and self.consumes(v, e[4])
         return False
 
-    def main_thread(self, stack):
-        """main runs on a thread with a stack of the driver's --stack size (reserved, touched
-        only as deep as it recurses), or on the process's own stack for 0."""
+    def main_function(self, check_garbage_free, stack):
+        """C's main: Perc's main runs on a thread with a stack of the driver's --stack size
+        (reserved, touched only as deep as it recurses), or on the process's own stack for 0.
+        The end (the report line, the garbage check, exit) runs on that thread: exiting there,
+        not through the thread's end, leaves what the process's exit reclaims to it, as a
+        program's main returning does."""
         main = self.cname('main')
-        self.out.append(f"#define PERC_STACK_BYTES ((size_t){stack}u)")
-        self.out.append(f"static void *perc_main_thread(void *arg) {{ (void)arg; return {main}(); }}")
-        self.out.append("static hrc_obj_t *perc_run_main(void) {")
-        self.out.append(f"  if (PERC_STACK_BYTES == 0) return {main}();")
-        self.out.append("  pthread_attr_t attr;")
-        self.out.append("  pthread_t t;")
-        self.out.append("  void *result = NULL;")
-        self.out.append("  if (pthread_attr_init(&attr) != 0 || pthread_attr_setstacksize(&attr, PERC_STACK_BYTES) != 0 ||")
-        self.out.append("      hrc_thread_create(&t, &attr, perc_main_thread, NULL) != 0 || hrc_thread_join(t, &result) != 0) {")
-        self.out.append('    fprintf(stderr, "perc: cannot start main on a %zu-byte stack\\n", PERC_STACK_BYTES);')
-        self.out.append("    exit(1);")
-        self.out.append("  }")
-        self.out.append("  pthread_attr_destroy(&attr);")
-        self.out.append("  return (hrc_obj_t *)result;")
-        self.out.append("}")
-        self.out.append("")
+        out = self.out.append
+        out(f"#define PERC_STACK_BYTES ((size_t){stack}u)")
+        out("static __attribute__((noreturn)) void perc_finish(hrc_obj_t *result) {")
+        if getattr(self, "bench", None):
+            out(f'  bench_report("{self.bench}", perc_argc > 1 ? atol(perc_argv[1]) : 0, '
+                '(long)hrc_unbox_int(result), 0);')
+        else:
+            out("  (void)result;")
+        if check_garbage_free:  # garbage free: what RC frees (pure tracing frees by collecting)
+            out("#if HRC_COUNTING")
+            out("  int64_t live = hrc_live_objects(); /* -1: a library without stats */")
+            out("  if (live > 0) {")
+            out(f'    fprintf(stderr, "{self.src}: %lld objects still alive at exit\\n", (long long)live);')
+            out("    exit(3);")
+            out("  }")
+            out("#endif")
+        out("  exit(0);")
+        out("}")
+        out("")
+        out(f"static void *perc_main_thread(void *arg) {{ (void)arg; perc_finish({main}()); return NULL; }}")
+        out("")
+        out("int main(int argc, char **argv) {")
+        out("  perc_argc = argc;")
+        out("  perc_argv = argv;")
+        if getattr(self, "bench", None):
+            out("  bench_start();")
+        out(f"  if (PERC_STACK_BYTES == 0) perc_finish({main}());")
+        out("  pthread_attr_t attr;")
+        out("  pthread_t t;")
+        out("  if (pthread_attr_init(&attr) == 0 && pthread_attr_setstacksize(&attr, PERC_STACK_BYTES) == 0 &&")
+        out("      hrc_thread_create(&t, &attr, perc_main_thread, NULL) == 0)")
+        out("    hrc_thread_join(t, NULL); /* perc_finish exits the process first */")
+        out('  fprintf(stderr, "perc: cannot start main on a %zu-byte stack\\n", PERC_STACK_BYTES);')
+        out("  return 1;")
+        out("}")
 
     def program(self, check_garbage_free):
         Inliner(self.lw, self.funs, self.lw.frames).run()
@@ -382,27 +404,7 @@ class Emitter:
             self.lambda_function(*lam)
         if getattr(self, "bench", None):
             self.out.append('#include "bench_report.h"')
-        self.main_thread(getattr(self, "stack", 1 << 30))
-        self.out.append("int main(int argc, char **argv) {")
-        self.out.append("  perc_argc = argc;")
-        self.out.append("  perc_argv = argv;")
-        if getattr(self, "bench", None):
-            self.out.append("  bench_start();")
-            self.out.append("  hrc_obj_t *check = perc_run_main();")
-            self.out.append(f'  bench_report("{self.bench}", argc > 1 ? atol(argv[1]) : 0, '
-                            '(long)hrc_unbox_int(check), 0);')
-        else:
-            self.out.append("  perc_run_main();")
-        if check_garbage_free:  # garbage free: what RC frees (pure tracing frees by collecting)
-            self.out.append("#if HRC_COUNTING")
-            self.out.append("  int64_t live = hrc_live_objects(); /* -1: a library without stats */")
-            self.out.append("  if (live > 0) {")
-            self.out.append(f'    fprintf(stderr, "{self.src}: %lld objects still alive at exit\\n", (long long)live);')
-            self.out.append("    return 3;")
-            self.out.append("  }")
-            self.out.append("#endif")
-        self.out.append("  return 0;")
-        self.out.append("}")
+        self.main_function(check_garbage_free, getattr(self, "stack", 1 << 30))
         return "\n".join(self.out) + "\n"
 
     def param_list(self, params):
@@ -479,6 +481,7 @@ class Emitter:
                 continue
             (st.borrowed if p.borrowed else st.owned).add(v)
         live = self.fv(body)
+        self.unused(params, live, st, d)
         self.drop_dead(st, live, d)
         self.expr(body, st, None, set(), d)
         if self.trmc:
@@ -568,10 +571,17 @@ class Emitter:
         for v in cparams + params:
             if self.var_heap(v):
                 st.owned.add(v)
+        self.unused(params, self.fv(body), st, 1)
         self.drop_dead(st, self.fv(body), 1)
         self.expr(body, st, None, set(), 1)
         self.out.append("}")
         self.out.append("")
+
+    def unused(self, params, live, st, d):
+        """Parameters the body never reads and need no drop (scalars, borrowed): say so to C."""
+        for v in params:
+            if v not in live and v not in st.owned:
+                self.line(d, f"(void){v};")
 
     def find_trmc(self, name, e, recursed=False):
         """The tail positions `r = name(...); c = Con(..., r, ...); return c` (Koka's TRMC, the

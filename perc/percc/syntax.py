@@ -444,8 +444,12 @@ class Parser:
                 return e
 
     def args(self):
+        """A call's arguments, and Koka's trailing function argument: `f(x) fn(y) body`."""
         self.expect("(")
-        return self.items(self.expr, ")")
+        args = self.items(self.expr, ")")
+        if self.at("fn"):
+            args.append(self.atom())
+        return args
 
     def atom(self):
         t = self.peek()
