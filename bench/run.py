@@ -50,6 +50,7 @@ SUITE = [
     ("cfold-perc", "cfold-perc", ["19"], ["20"], MODES, 3447966, ["17"]),
     ("binary-trees", "binarytrees", ["18"], ["21"], MODES, 4194303, ["16"]),
     ("closures", "closures", ["1000000", "5"], ["1000000", "50"], MODES, None, ["200000", "5"]),
+    ("closures-perc", "closures-perc", ["1000000", "5"], ["1000000", "50"], MODES, None, ["200000", "5"]),
     ("threads", "threads", ["100"], ["400"], MODES, None, ["20"]),
     ("cyclic", "cyclic", ["20000"], ["100000"], MODES, None, ["20000"]),
     ("cyclic-4x", "cyclic", ["80000"], ["400000"], ["gc", "hybrid"], None, ["80000"]),
@@ -59,7 +60,8 @@ CALLGRIND_RBTREE = ["420000"]  # the baselines' (rbtree's) count size
 # Workloads written in Perc and compiled by perc/perc (Koka's sources): stem -> source.
 COMPILED = {"rbtree-perc": "perc/bench/rbtree.prc", "nqueens-perc": "perc/bench/nqueens.prc",
             "binarytrees-perc": "perc/bench/binarytrees.prc", "deriv-perc": "perc/bench/deriv.prc",
-            "cfold-perc": "perc/bench/cfold.prc", "rbtree-ck-perc": "perc/bench/rbtree-ck.prc"}
+            "cfold-perc": "perc/bench/cfold.prc", "rbtree-ck-perc": "perc/bench/rbtree-ck.prc",
+            "closures-perc": "perc/bench/closures.prc"}
 # Baselines: (name, executable, modes it runs in); rbtree's arguments.
 BASELINES = [
     ("rbtree-noreuse", "rbtree-noreuse", ["rc", "hybrid"]),
@@ -69,7 +71,7 @@ BASELINES = [
 ]
 PERCEUS = ["rbtree", "rbtree-ck", "rbtree-fip", "deriv", "nqueens", "cfold", "binary-trees", "closures",
            "rbtree-perc", "nqueens-perc", "binary-trees-perc", "deriv-perc", "cfold-perc",
-           "rbtree-ck-perc"]
+           "rbtree-ck-perc", "closures-perc"]
 # Instruction counts recorded before issue 17 (commit 1d73608, release, stats off) at the
 # callgrind sizes: the report checks that no workload's count rises above them.
 INSTR_BASELINE = os.path.join(ROOT, "bench", "instructions-baseline.json")
@@ -346,7 +348,8 @@ def instruction_targets(by):
         t("rbtree 420,000 hybrid <= 1.03x rc instructions", hy <= 1.03 * rc, f"{hy / rc:.3f}x")
     for hand, compiled in (("rbtree", "rbtree-perc"), ("nqueens", "nqueens-perc"),
                            ("binary-trees", "binary-trees-perc"), ("deriv", "deriv-perc"),
-                           ("cfold", "cfold-perc"), ("rbtree-ck", "rbtree-ck-perc")):
+                           ("cfold", "cfold-perc"), ("rbtree-ck", "rbtree-ck-perc"),
+                           ("closures", "closures-perc")):
         h, c = instr(hand, "rc"), instr(compiled, "rc")
         if h and c:  # issue 18: compiled within 1.05x of the hand lowering
             t(f"{hand} compiled by perc <= 1.05x the hand lowering's instructions (rc)",

@@ -560,22 +560,52 @@ class Emitter:
         self.trmc, self.params, self.frame = set(), params, None
         if name in self.lw.recovers:  # the token first, before self is unpacked
             self.out.append("  hrc_recover_t rtok = hrc_recover_token(self);")
-        if cparams:
-            self.out.append(f"  hrc_obj_t *env[{len(cparams)}];")
-            self.out.append("  hrc_closure_unpack(self, env);")
-            for i, v in enumerate(cparams):
-                self.out.append(f"  hrc_obj_t *{v} = env[{i}];")
-        else:
-            self.out.append("  hrc_drop(&self->header);")
         st = State()
-        for v in cparams + params:
+        for v in params:
             if self.var_heap(v):
                 st.owned.add(v)
+        if cparams:
+            self.unpack(cparams, body, st)
+        else:
+            self.out.append("  hrc_drop(&self->header);")
         self.unused(params, self.fv(body), st, 1)
         self.drop_dead(st, self.fv(body), 1)
         self.expr(body, st, None, set(), 1)
         self.out.append("}")
         self.out.append("")
+
+    def unpack(self, cparams, body, st):
+        """A closure's captured values, drop-specialised as a matched cell is: unique, the values
+        move out (the dead ones are dropped) and the block becomes a reuse token when the body
+        builds a cell of its size (Koka's fn(acc) Cons(x, acc) conses in its closure's block),
+        else it is freed; shared, the live values are dup'ed and the block decref'ed."""
+        live = self.fv(body)
+        for i, v in enumerate(cparams):
+            if v in live or self.var_heap(v):
+                self.line(1, f"hrc_obj_t *{v} = self->env[{i}];")
+        heap = [v for v in cparams if self.var_heap(v)]
+        used = [v for v in heap if v in live]
+        size = 16 + 8 * len(cparams)  # header, code, captured values (hrc_closure_t)
+        tok = None
+        if size in self.sizes(body):
+            self.ntok += 1
+            tok = f"ru_{self.ntok}"
+            self.line(1, f"hrc_reuse_t {tok};")
+        self.line(1, "if (hrc_is_unique(&self->header)) {")
+        for v in heap:
+            if v not in live:
+                self.line(2, f"hrc_drop({v});")
+        self.line(2, f"{tok} = hrc_reuse_cell(&self->header);" if tok else "hrc_free_cell(&self->header);")
+        self.line(1, "} else {")
+        for v in used:
+            self.line(2, f"hrc_dup({v});")
+        self.line(2, "hrc_decref(&self->header);")
+        if tok:
+            self.line(2, f"{tok} = HRC_NO_REUSE;")
+        self.line(1, "}")
+        st.owned |= set(used)
+        if tok:
+            st.tokens.append((tok, size, None, []))
 
     def unused(self, params, live, st, d):
         """Parameters the body never reads and need no drop (scalars, borrowed): say so to C."""
@@ -661,7 +691,8 @@ class Emitter:
             self.line(d, f"hrc_obj_t *{x} = new_{s}({', '.join(['HRC_NO_REUSE'] + vals)});")
             return
         name, _, orig, fvars = tok
-        if orig is not c and self.scan(orig) != self.scan(c):  # not only the tag would change
+        if orig is None or (orig is not c and self.scan(orig) != self.scan(c)):
+            # a closure's block, or not only the tag would change: every field is written
             self.line(d, f"hrc_obj_t *{x} = new_{s}({', '.join([name] + vals)});")
             return
         keep = [i for i, a in enumerate(args) if i != hole and i < len(fvars) and
