@@ -65,6 +65,8 @@ def resolve(t):
 
 
 INT, BOOL, STRING, UNIT = TCon("int"), TCon("bool"), TCon("string"), TCon("unit")
+INT32 = TCon("int32")  # Koka's int32: 32 bits, arithmetic wraps around (no overflow panic)
+NUMERIC = ("int", "int32")
 
 
 class DataType:
@@ -144,7 +146,14 @@ BUILTIN_FUNS = {
     "println": lambda: (lambda a: Scheme([a], TFn([a], UNIT)))(TVar()),
     "print": lambda: (lambda a: Scheme([a], TFn([a], UNIT)))(TVar()),
     "show": lambda: (lambda a: Scheme([a], TFn([a], STRING)))(TVar()),
+    "int32": lambda: Scheme([], TFn([INT], INT32)),  # 13.int32: wraps to 32 bits
+    "int": lambda: Scheme([], TFn([INT32], INT)),
+    # Koka's inc, dec and is-zero, on int and on int32 (a numeric type variable)
+    "inc": lambda: (lambda a: Scheme([a], TFn([a], a)))(TVar()),
+    "dec": lambda: (lambda a: Scheme([a], TFn([a], a)))(TVar()),
+    "is-zero": lambda: (lambda a: Scheme([a], TFn([a], BOOL)))(TVar()),
 }
+NUMERIC_BUILTINS = {"inc", "dec", "is-zero"}
 
 
 class Checker:
@@ -156,7 +165,8 @@ class Checker:
         self.decls = {}   # name -> FunDecl
         for name, ty in (("int", INT), ("bool", BOOL), ("string", STRING), ("unit", UNIT)):
             self.types[name] = DataType(name, [], [])
-        self.types["int32"] = self.types["int"]
+        self.types["int32"] = DataType("int32", [], [])
+        self.numeric = []  # (type, node): must be int or int32, int when nothing decides
         self.types["ref"] = DataType("ref", ["a"], [])  # a mutable cell: ref(v), !r, r := v
         self.types["thread"] = DataType("thread", ["a"], [])  # spawn(fn() ...), join(t)
         self.add_cons(self.types["bool"], [("False", [], []), ("True", [], [])])
@@ -190,7 +200,7 @@ class Checker:
         if len(te.args) != len(dt.params):
             self.error(te, f"type {dt.name} takes {len(dt.params)} argument(s), given {len(te.args)}",
                        te.name)
-        if dt.name == "int" or dt.name == "int32":
+        if dt.name == "int":
             return INT
         return TCon(dt.name, [self.type_of(a, tparams) for a in te.args])
 
@@ -259,6 +269,9 @@ class Checker:
             body = self.infer(f.body, env)
             self.unify(f.fn_type.result, body, f.body, "the function's body")
             self.check_rigid(f)
+        self.default_numbers()
+        for f in funs:
+            self.check_rigid(f)  # a type parameter defaulted to int is fixed too
         for f in funs:
             if not isinstance(self.funs[f.name], Scheme):
                 self.funs[f.name] = Scheme(free_vars(f.fn_type), f.fn_type)
@@ -304,7 +317,10 @@ class Checker:
                 return instantiate(s) if isinstance(s, Scheme) else s
             if e.name in BUILTIN_FUNS:
                 e.fun = e.name
-                return instantiate(BUILTIN_FUNS[e.name]())
+                t = instantiate(BUILTIN_FUNS[e.name]())
+                if e.name in NUMERIC_BUILTINS:
+                    self.numeric.append((t.args[0], e))
+                return t
             if e.name == "recover":  # Go's recover(): the panic's message, in a deferred fn
                 e.fun = "recover"
                 return TFn([], TCon("maybe", [STRING]))
@@ -398,24 +414,18 @@ class Checker:
             for a, t in zip(e.args, args):
                 self.unify(STRING, t, a, "an operand of `++`")
             return STRING
-        if op in ("+", "-", "*", "/", "%"):
-            for a, t in zip(e.args, args):
-                self.unify(INT, t, a, f"an operand of `{op}`")
-            return INT
-        if op == "neg":
-            self.unify(INT, args[0], e.args[0], "the operand of `-`")
-            return INT
-        if op in ("<", "<=", ">", ">="):
-            for a, t in zip(e.args, args):
-                self.unify(INT, t, a, f"an operand of `{op}`")
-            return BOOL
+        if op in ("+", "-", "*", "/", "%", "neg", "<", "<=", ">", ">="):
+            self.number(args[0], e.args[0], f"an operand of `{'-' if op == 'neg' else op}`")
+            if len(args) > 1:
+                self.unify(args[0], args[1], e.args[1], f"the right operand of `{op}`")
+            return BOOL if op in ("<", "<=", ">", ">=") else args[0]
         if op in ("==", "!="):
             self.unify(args[0], args[1], e.args[1], f"the right operand of `{op}`")
             t = prune(args[0])
             if isinstance(t, TCon) and t.name == "string":  # compared byte by byte (borrowed)
                 e.op = "str" + op
                 return BOOL
-            if not (isinstance(t, TCon) and t.name in ("int", "bool")) and \
+            if not (isinstance(t, TCon) and t.name in ("int", "int32", "bool")) and \
                     not (isinstance(t, TCon) and t.name in self.types and
                          self.types[t.name].cons and all(c.arity == 0 for c in self.types[t.name].cons)):
                 if isinstance(t, TVar):
@@ -442,6 +452,25 @@ class Checker:
             return UNIT
         raise AssertionError(op)
 
+    def number(self, t, node, what):
+        """t must be int or int32: checked now if known, else when the program's types are."""
+        p = prune(t)
+        if isinstance(p, TCon):
+            if p.name not in NUMERIC:
+                self.unify(INT, p, node, what)  # the type mismatch error
+        else:
+            self.numeric.append((p, node))
+
+    def default_numbers(self):
+        """The numeric type variables nothing decided are int; the rest must be int or int32."""
+        for t, node in self.numeric:
+            p = prune(t)
+            if isinstance(p, TVar):
+                self.unify(INT, p, node, "a number")
+            elif not (isinstance(p, TCon) and p.name in NUMERIC):
+                self.error(node, f"type mismatch: this needs int or int32, not {show(p)}",
+                           snippet(node))
+
     def pattern(self, p, t, env):
         p.ty = t
         if isinstance(p, ast.PVar):
@@ -449,7 +478,7 @@ class Checker:
                 env[p.name] = t  # shadowing is allowed
             return
         if isinstance(p, ast.PInt):
-            self.unify(INT, t, p, "this pattern's value")
+            self.number(t, p, "this pattern's value")
             return
         if isinstance(p, ast.PTuple):
             self.error(p, "a tuple pattern matches only a tuple, `match (a, b)`", "(...)")

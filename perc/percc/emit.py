@@ -160,6 +160,20 @@ static inline hrc_obj_t *perc_mul(hrc_obj_t *a, hrc_obj_t *b, int line) {{
   return (hrc_obj_t *)(r | 1);
 }}
 
+/* A boxed word 2v+1 with v wrapped to 32 bits: its low 33 bits, sign-extended (int32's
+ * arithmetic adds boxed words as int's does, then wraps: no branch, no unboxing). */
+static inline hrc_obj_t *perc_wrap32(intptr_t w) {{
+  return (hrc_obj_t *)((intptr_t)((uintptr_t)w << 31) >> 31);
+}}
+
+/* int32 division: by zero is a panic; INT32_MIN / -1 wraps around, as the rest of int32. */
+static inline hrc_obj_t *perc_div32(hrc_obj_t *a, hrc_obj_t *b, int line, int rem) {{
+  intptr_t y = hrc_unbox_int(b);
+  if (y == 0) perc_fail("division by zero", line);
+  intptr_t x = hrc_unbox_int(a);
+  return hrc_box_int((int32_t)(rem ? x % y : x / y));
+}}
+
 static inline hrc_obj_t *perc_div(hrc_obj_t *a, hrc_obj_t *b, int line, int rem) {{
   intptr_t y = hrc_unbox_int(b);
   if (y == 0) perc_fail("division by zero", line);
@@ -902,6 +916,20 @@ class Emitter:
         line = 0
         if op in ("+", "-"):
             return f"perc_{'add' if op == '+' else 'sub'}({v[0]}, {v[1]}, {line})"
+        if op == "+32":  # int32: on the boxed words, then wrapped to 32 bits
+            return f"perc_wrap32((intptr_t){v[0]} + ((intptr_t){v[1]} - 1))"
+        if op == "-32":
+            return f"perc_wrap32((intptr_t){v[0]} - ((intptr_t){v[1]} - 1))"
+        if op == "*32":
+            return f"hrc_box_int((int32_t)(hrc_unbox_int({v[0]}) * hrc_unbox_int({v[1]})))"
+        if op in ("/32", "%32"):
+            return f"perc_div32({v[0]}, {v[1]}, {line}, {1 if op[0] == '%' else 0})"
+        if op == "neg32":
+            return f"perc_wrap32(2 - (intptr_t){v[0]})"
+        if op == "int32":
+            return f"perc_wrap32((intptr_t){v[0]})"
+        if op == "int":
+            return v[0]
         if op == "*":
             return f"perc_mul({v[0]}, {v[1]}, {line})"
         if op in ("/", "%"):

@@ -33,6 +33,10 @@ def ret(a):
     return ('ret', a)
 
 
+# Built-ins lowered to arithmetic: name -> (operator, second operand or None).
+NUMBER_BUILTINS = {"inc": ("+", 1), "dec": ("-", 1), "is-zero": ("==", 0), "int32": ("int32", None),
+                   "int": ("int", None)}
+
 class Lowering:
     def __init__(self, path, checker):
         self.path, self.checker = path, checker
@@ -105,14 +109,21 @@ class Lowering:
                            "recover")
             if name == "recover" and isinstance(e.fn.fun, str):
                 self.recovers_here = True
+            if name in NUMBER_BUILTINS and isinstance(e.fn.fun, str):  # inline arithmetic
+                op, arg = NUMBER_BUILTINS[name]
+                t = prune(e.args[0].ty)
+                if op in ("+", "-") and isinstance(t, TCon) and t.name == "int32":
+                    op += "32"
+                return self.atoms(e.args, env, lambda xs: self.bind(
+                    ('prim', op, xs + ([('int', arg)] if arg is not None else [])), e.ty, "p", k))
             if name in ("println", "print") and isinstance(e.fn.fun, str):
                 t = prune(e.args[0].ty)
-                if not (isinstance(t, TCon) and t.name in ("int", "bool", "unit", "string")):
+                if not (isinstance(t, TCon) and t.name in ("int", "int32", "bool", "unit", "string")):
                     self.error(e.args[0], "println prints integers, booleans and strings",
                                getattr(e.args[0], "name", ""))
             if name == "show" and isinstance(e.fn.fun, str):
                 t = prune(e.args[0].ty)
-                if not (isinstance(t, TCon) and t.name in ("int", "bool")):
+                if not (isinstance(t, TCon) and t.name in ("int", "int32", "bool")):
                     self.error(e.args[0], "show makes strings of integers and booleans",
                                getattr(e.args[0], "name", ""))
             if isinstance(e.fn.fun, str):  # a built-in
@@ -133,7 +144,11 @@ class Lowering:
             if e.op in ("str==", "str!="):  # so does string comparison
                 name = '%str-eq' if e.op == "str==" else '%str-ne'
                 return self.atoms(e.args, env, lambda xs: self.bind(('call', name, xs), e.ty, "p", k))
-            return self.atoms(e.args, env, lambda xs: self.bind(('prim', e.op, xs), e.ty, "p", k))
+            op = e.op
+            t = prune(e.args[0].ty)
+            if op in ("+", "-", "*", "/", "%", "neg") and isinstance(t, TCon) and t.name == "int32":
+                op += "32"  # wraps around, as Koka's int32
+            return self.atoms(e.args, env, lambda xs: self.bind(('prim', op, xs), e.ty, "p", k))
         if isinstance(e, ast.Let):
             if e.name is None:
                 return self.expr(e.value, env, lambda a: self.discard(a, lambda: self.expr(e.body, env, k)))
