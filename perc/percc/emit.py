@@ -207,6 +207,7 @@ class Emitter:
         self.out = []
         self.fv_cache, self.size_cache = {}, {}
         self.ntok = 0
+        self.thunk = None  # the `defer f(args)` thunk being emitted: ('call', f) or ('forward', g)
 
     # ---- types ----
     def heap(self, t):
@@ -362,6 +363,7 @@ class Emitter:
         not through the thread's end, leaves what the process's exit reclaims to it, as a
         program's main returning does."""
         main = self.cname('main')
+        call = f"{main}(HRC_NO_RECOVER)" if "main" in self.lw.recovering else f"{main}()"
         out = self.out.append
         out(f"#define PERC_STACK_BYTES ((size_t){stack}u)")
         out("static __attribute__((noreturn)) void perc_finish(hrc_obj_t *result) {")
@@ -381,14 +383,14 @@ class Emitter:
         out("  exit(0);")
         out("}")
         out("")
-        out(f"static void *perc_main_thread(void *arg) {{ (void)arg; perc_finish({main}()); return NULL; }}")
+        out(f"static void *perc_main_thread(void *arg) {{ (void)arg; perc_finish({call}); return NULL; }}")
         out("")
         out("int main(int argc, char **argv) {")
         out("  perc_argc = argc;")
         out("  perc_argv = argv;")
         if getattr(self, "bench", None):
             out("  bench_start();")
-        out(f"  if (PERC_STACK_BYTES == 0) perc_finish({main}());")
+        out(f"  if (PERC_STACK_BYTES == 0) perc_finish({call});")
         out("  pthread_attr_t attr;")
         out("  pthread_t t;")
         out("  if (pthread_attr_init(&attr) == 0 && pthread_attr_setstacksize(&attr, PERC_STACK_BYTES) == 0 &&")
@@ -408,7 +410,7 @@ class Emitter:
                     self.constructor(c)
         self.recover_helper()
         for name, (f, params, body) in self.funs.items():  # unused once inlined everywhere
-            self.out.append(f"static hrc_obj_t *{self.cname(name)}({self.param_list(params)}) "
+            self.out.append(f"static hrc_obj_t *{self.cname(name)}({self.sig(name, params)}) "
                             "__attribute__((unused));")
         for name, cparams, params, body in self.lw.lambdas:
             self.out.append(f"static hrc_obj_t *{name}({self.code_params(params)});")
@@ -474,15 +476,16 @@ class Emitter:
     # ---- functions ----
     def function(self, f, params, body):
         self.frame = self.lw.frames.get(f.name)
+        self.thunk = None
         if self.frame:
             self.frame_wrapper(f, params)
         self.out.append(f"/* fun {f.name} */")
         if self.frame:
             n = self.frame[0]
             extra = "hrc_frame_t *fr, " + ("hrc_defer_rec_t *recs, " if n > OPEN_MAX else "")
-            self.out.append(f"static hrc_obj_t *{self.cname(f.name)}_body({extra}{self.param_list(params)}) {{")
+            self.out.append(f"static hrc_obj_t *{self.cname(f.name)}_body({extra}{self.sig(f.name, params)}) {{")
         else:
-            self.out.append(f"static hrc_obj_t *{self.cname(f.name)}({self.param_list(params)}) {{")
+            self.out.append(f"static hrc_obj_t *{self.cname(f.name)}({self.sig(f.name, params)}) {{")
         self.trmc = set()
         if not self.frame and not any(p.borrowed and self.var_heap(v) for p, v in zip(f.params, params)):
             self.find_trmc(f.name, body)
@@ -514,15 +517,16 @@ class Emitter:
         n, landing = self.frame
         name = self.cname(f.name)
         self.out.append(f"static hrc_obj_t *{name}_body(hrc_frame_t *fr, " +
-                        ("hrc_defer_rec_t *recs, " if n > OPEN_MAX else "") + self.param_list(params) + ");")
+                        ("hrc_defer_rec_t *recs, " if n > OPEN_MAX else "") + self.sig(f.name, params) + ");")
         self.out.append(f"/* fun {f.name}: its frame */")
-        self.out.append(f"static hrc_obj_t *{name}({self.param_list(params)}) {{")
+        self.out.append(f"static hrc_obj_t *{name}({self.sig(f.name, params)}) {{")
         self.out.append("  hrc_frame_t fr;")
         if n > OPEN_MAX:
             self.out.append(f"  hrc_defer_rec_t recs[{n}];")
         self.out.append(f"  hrc_obj_t *volatile result = {self.zero(f)};")
         self.out.append("  hrc_frame_enter(&fr);")
-        call = f"{name}_body(&fr, {'recs, ' if n > OPEN_MAX else ''}{', '.join(params)})".replace(", )", ")")
+        args = (["rtok"] if f.name in self.lw.recovering else []) + list(params)
+        call = f"{name}_body(&fr, {'recs, ' if n > OPEN_MAX else ''}{', '.join(args)})".replace(", )", ")")
         if landing:
             self.out.append("  hrc_landing_t land;")
             self.out.append("  if (!HRC_FRAME_LANDING(&fr, &land)) result = " + call + ";")
@@ -534,6 +538,9 @@ class Emitter:
             for i in reversed(range(n)):
                 self.out.append(f"  hrc_defer_run_slot(&fr, {i});")
             self.out.append("  hrc_frame_leave(&fr);")
+        if self.zero(f) == "NULL":  # a deferred closure value recovered: Perc has no nil
+            self.out.append('  if (result == NULL) hrc_panic_str("recovered in a function whose '
+                            'result type has no zero value");')
         self.out.append("  return result;")
         self.out.append("}")
         self.out.append("")
@@ -549,9 +556,16 @@ class Emitter:
             return "hrc_box_int(0)"
         if not self.frame[1]:
             return "hrc_box_int(0)"  # never returned: nothing recovers
+        if self.frame[1] == "maybe":  # only a deferred closure value might recover
+            return "NULL"
         raise CompileErrorAt(f, "a function whose deferred fn recovers returns its type's zero "
                              "value; " + f"{f.name}'s type has none (int, bool, unit, string, or "
                              "a type whose first constructor has no fields)")
+
+    def sig(self, name, params):
+        """A named function's C parameters: a recover token first when its body recovers."""
+        tok = ["hrc_recover_t rtok"] if name in self.lw.recovering else []
+        return ", ".join(tok + [f"hrc_obj_t *{p}" for p in params]) or "void"
 
     def code_params(self, params):
         return ", ".join(["hrc_closure_t *self"] + [f"hrc_obj_t *{p}" for p in params])
@@ -561,8 +575,12 @@ class Emitter:
         calls the function, and drops the arguments the function only borrows."""
         f, params, body = self.funs[name]
         self.out.append(f"static hrc_obj_t *fnval_{self.cname(name)}({self.code_params(params)}) {{")
+        args = list(params)
+        if name in self.lw.recovering:  # deferred as a value, it may recover (Go's defer f())
+            self.out.append("  hrc_recover_t rtok = hrc_recover_token(self);")
+            args = ["rtok"] + args
         self.out.append("  hrc_drop(&self->header);")
-        self.out.append(f"  hrc_obj_t *r = {self.cname(name)}({', '.join(params)});")
+        self.out.append(f"  hrc_obj_t *r = {self.cname(name)}({', '.join(args)});")
         for p, v in zip(f.params, params):
             if p.borrowed and self.var_heap(v):
                 self.out.append(f"  hrc_drop({v});")
@@ -575,8 +593,12 @@ class Emitter:
         block is freed when unique, else the values are dup'ed) and owns its parameters."""
         self.out.append(f"static hrc_obj_t *{name}({self.code_params(params)}) {{")
         self.trmc, self.params, self.frame = set(), params, None
+        self.thunk = self.lw.thunks.get(name)
         if name in self.lw.recovers:  # the token first, before self is unpacked
             self.out.append("  hrc_recover_t rtok = hrc_recover_token(self);")
+        if self.thunk and self.thunk[0] == 'forward':  # `defer g(x)`: g may recover, as in Go
+            g = cparams.index(self.thunk[1])
+            self.out.append(f"  hrc_recover_forward(self, (hrc_closure_t *)self->env[{g}]);")
         st = State()
         for v in params:
             if self.var_heap(v):
@@ -908,6 +930,8 @@ class Emitter:
             return BUILTINS[name](self, args)
         f = self.funs[name][0]
         vals = []
+        if name in self.lw.recovering:  # its token: the thunk's of `defer name(...)`, else none
+            vals.append("rtok" if self.thunk == ('call', name) else "HRC_NO_RECOVER")
         for i, a in enumerate(args):
             after = later | atom_vars(args[i + 1:])
             if f.params[i].borrowed:

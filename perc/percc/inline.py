@@ -74,7 +74,8 @@ class Inliner:
         return False
 
     def candidate(self, name, limit):
-        if name not in self.funs or name in self.recursive or name in self.frames or name == "main":
+        if name not in self.funs or name in self.recursive or name in self.frames or name == "main" \
+                or name in self.lw.recovering:  # its recover token is its own
             return None
         f, params, body = self.funs[name]
         return (params, body) if size(body) <= limit else None

@@ -44,6 +44,10 @@ class Lowering:
         self.n = 0
         self.lambdas = []  # (name, captured IR params, IR params, body) of each fn(...)
         self.recovers = set()  # lambdas whose body calls recover() (they take a recover token)
+        # named functions whose own body calls recover(): a hidden token parameter, filled by
+        # the thunk of `defer f(args)` and HRC_NO_RECOVER by every other call
+        self.recovering = {d.name for d in checker.decls.values() if calls_recover(d.body)}
+        self.thunks = {}  # `defer f(args)` thunk -> ('call', f) or ('forward', closure variable)
         self.frames = {}  # function -> (its defer statements, whether a deferred fn recovers)
         self.defers = None  # [count, recovers] of the function being lowered
         self.deferred = False  # lowering a deferred fn's own body (recover allowed)
@@ -104,10 +108,7 @@ class Lowering:
                 return self.expr(e.fn, env, lambda f: self.atoms(
                     e.args, env, lambda xs: self.bind(('callv', f[1], xs), e.ty, "r", k)))
             name = e.fn.name
-            if name == "recover" and isinstance(e.fn.fun, str) and not self.deferred:
-                self.error(e, "recover() works only directly in a deferred fn (defer fn() ...)",
-                           "recover")
-            if name == "recover" and isinstance(e.fn.fun, str):
+            if name == "recover" and isinstance(e.fn.fun, str):  # Go: nil unless deferred
                 self.recovers_here = True
             if name in NUMBER_BUILTINS and isinstance(e.fn.fun, str):  # inline arithmetic
                 op, arg = NUMBER_BUILTINS[name]
@@ -183,12 +184,19 @@ class Lowering:
                     cparams.append(v)
             remap = [('var', inner[a[1]]) if a[0] == 'var' else a for a in atoms]
             r = self.fresh("r", prune(c.ty))
-            if fn_local:
-                op = ('callv', remap[0][1], remap[1:])
-            else:
-                op = ('call', ("%" if isinstance(c.fn.fun, str) else "") + c.fn.name, remap)
             self.n += 1
             name = f"lambda_{self.n}"
+            if fn_local:
+                op = ('callv', remap[0][1], remap[1:])
+                if remap[0][0] == 'var':  # Go: the deferred closure value may recover
+                    self.thunks[name] = ('forward', remap[0][1])
+                    self.defers[1] = self.defers[1] or "maybe"
+            else:
+                op = ('call', ("%" if isinstance(c.fn.fun, str) else "") + c.fn.name, remap)
+                if c.fn.name in self.recovering and not isinstance(c.fn.fun, str):
+                    self.thunks[name] = ('call', c.fn.name)  # it takes the token, f gets it
+                    self.recovers.add(name)
+                    self.defers[1] = True
             self.lambdas.append((name, cparams, [], ('let', r, op, ('ret', ('var', r)))))
             ordered = []
             for a in captured:
@@ -223,7 +231,8 @@ class Lowering:
         body = self.expr(e.body, inner, ret)
         if self.recovers_here:
             self.recovers.add(name)
-            self.defers[1] = True
+            if deferred:
+                self.defers[1] = True
         self.deferred, self.in_lambda, self.recovers_here = saved
         self.lambdas.append((name, cparams, params, body))
         return self.bind(('closure', name, [('var', env[n]) for n in captured]), e.ty, "fn", k)
@@ -367,6 +376,23 @@ class Lowering:
         tvars = getattr(c.dtype, "tvars", [])
         mapping = dict(zip(tvars, t.args)) if isinstance(t, TCon) else {}
         return [prune(substitute(ft, mapping)) for ft in c.field_types]
+
+
+def calls_recover(e):
+    """Whether an expression calls recover() itself (not inside a fn of its own)."""
+    if isinstance(e, ast.Lambda):
+        return False
+    if isinstance(e, ast.Call) and isinstance(e.fn, ast.Var) and e.fn.name == "recover" and \
+            isinstance(getattr(e.fn, "fun", None), str):
+        return True
+    if isinstance(e, ast.Node):
+        for f in e.fields:
+            v = getattr(e, f)
+            for x in (v if isinstance(v, list) else [v]):
+                for y in (x if isinstance(x, tuple) else (x,)):
+                    if isinstance(y, ast.Node) and calls_recover(y):
+                        return True
+    return False
 
 
 def free_names(e, bound):
