@@ -478,7 +478,9 @@ class Emitter:
         self.frame = self.lw.frames.get(f.name)
         self.thunk = None
         if self.frame:
-            self.frame_wrapper(f, params)
+            tok = ["rtok"] if f.name in self.lw.recovering else []
+            self.frame_wrapper(self.cname(f.name), f.name, prune(f.fn_type.result),
+                               self.sig(f.name, params), tok + list(params), f)
         self.out.append(f"/* fun {f.name} */")
         if self.frame:
             n = self.frame[0]
@@ -509,23 +511,28 @@ class Emitter:
         self.out.append("}")
         self.out.append("")
 
-    def frame_wrapper(self, f, params):
-        """A function with defers: this wrapper holds the frame (and the landing, when a
-        deferred fn may recover) and runs the deferred calls after the body returns, on every
+    def frame_wrapper(self, name, what, result, sig, args, node, entry=()):
+        """A function (or fn) with defers: this wrapper holds the frame (and the landing, when
+        a deferred fn may recover) and runs the deferred calls after the body returns, on every
         exit, as Go's open-coded exits do (more than 8 defers: records in the frame). The body
-        is a function of its own so that nothing in it lives across the landing's setjmp."""
+        is a function of its own so that nothing in it lives across the landing's setjmp.
+        sig: the C parameters (name's own); args: what the body gets after the frame; entry:
+        lines that must come first (a fn's recover token)."""
         n, landing = self.frame
-        name = self.cname(f.name)
-        self.out.append(f"static hrc_obj_t *{name}_body(hrc_frame_t *fr, " +
-                        ("hrc_defer_rec_t *recs, " if n > OPEN_MAX else "") + self.sig(f.name, params) + ");")
-        self.out.append(f"/* fun {f.name}: its frame */")
-        self.out.append(f"static hrc_obj_t *{name}({self.sig(f.name, params)}) {{")
+        recs = "hrc_defer_rec_t *recs, " if n > OPEN_MAX else ""
+        body_sig = ", ".join(a for a in [sig if sig != "void" else "",
+                                         "hrc_recover_t rtok" if "rtok" in args and "rtok" not in sig else ""] if a)
+        self.out.append(f"static hrc_obj_t *{name}_body(hrc_frame_t *fr, {recs}{body_sig});".replace(", )", ")"))
+        self.out.append(f"/* {what}: its frame */")
+        self.out.append(f"static hrc_obj_t *{name}({sig}) {{")
+        for line in entry:
+            self.out.append(f"  {line}")
         self.out.append("  hrc_frame_t fr;")
         if n > OPEN_MAX:
             self.out.append(f"  hrc_defer_rec_t recs[{n}];")
-        self.out.append(f"  hrc_obj_t *volatile result = {self.zero(f)};")
+        zero = self.zero(result, node)
+        self.out.append(f"  hrc_obj_t *volatile result = {zero};")
         self.out.append("  hrc_frame_enter(&fr);")
-        args = (["rtok"] if f.name in self.lw.recovering else []) + list(params)
         call = f"{name}_body(&fr, {'recs, ' if n > OPEN_MAX else ''}{', '.join(args)})".replace(", )", ")")
         if landing:
             self.out.append("  hrc_landing_t land;")
@@ -538,28 +545,29 @@ class Emitter:
             for i in reversed(range(n)):
                 self.out.append(f"  hrc_defer_run_slot(&fr, {i});")
             self.out.append("  hrc_frame_leave(&fr);")
-        if self.zero(f) == "NULL":  # a deferred closure value recovered: Perc has no nil
+        if zero == "NULL":  # a deferred closure value recovered: Perc has no nil
             self.out.append('  if (result == NULL) hrc_panic_str("recovered in a function whose '
                             'result type has no zero value");')
         self.out.append("  return result;")
         self.out.append("}")
         self.out.append("")
 
-    def zero(self, f):
+    def zero(self, t, f):
         """What a function whose panic was recovered returns: its type's zero."""
-        t = prune(f.fn_type.result)
+        t = prune(t)
         if isinstance(t, TCon) and t.name == "string":
             return '&hrc_bytes_from("", 0)->header'
         dt = self.checker.types.get(t.name) if isinstance(t, TCon) else None
-        if isinstance(t, TCon) and (t.name in ("int", "bool", "unit") or
+        if isinstance(t, TCon) and (t.name in ("int", "int32", "bool", "unit") or
                                     (dt is not None and dt.cons and dt.cons[0].arity == 0)):
             return "hrc_box_int(0)"
         if not self.frame[1]:
             return "hrc_box_int(0)"  # never returned: nothing recovers
         if self.frame[1] == "maybe":  # only a deferred closure value might recover
             return "NULL"
+        what = f"{f.name}'s type" if hasattr(f, "name") else "this fn's result type"
         raise CompileErrorAt(f, "a function whose deferred fn recovers returns its type's zero "
-                             "value; " + f"{f.name}'s type has none (int, bool, unit, string, or "
+                             f"value; {what} has none (int, bool, unit, string, or "
                              "a type whose first constructor has no fields)")
 
     def sig(self, name, params):
@@ -590,11 +598,24 @@ class Emitter:
 
     def lambda_function(self, name, cparams, params, body):
         """The code of a fn(...): it owns its closure, takes the captured values out of it (the
-        block is freed when unique, else the values are dup'ed) and owns its parameters."""
-        self.out.append(f"static hrc_obj_t *{name}({self.code_params(params)}) {{")
-        self.trmc, self.params, self.frame = set(), params, None
+        block is freed when unique, else the values are dup'ed) and owns its parameters. A fn
+        with defers is a frame wrapper (which takes the recover token first) and a body."""
+        self.trmc, self.params = set(), params
+        self.frame = self.lw.frames.get(name)
         self.thunk = self.lw.thunks.get(name)
-        if name in self.lw.recovers:  # the token first, before self is unpacked
+        recovers = name in self.lw.recovers
+        if self.frame:
+            result, node = self.lw.lambda_results[name]
+            self.frame_wrapper(name, "fn", result, self.code_params(params),
+                               ["self"] + list(params) + (["rtok"] if recovers else []), node,
+                               ["hrc_recover_t rtok = hrc_recover_token(self);"] if recovers else [])
+            n = self.frame[0]
+            extra = "hrc_frame_t *fr, " + ("hrc_defer_rec_t *recs, " if n > OPEN_MAX else "")
+            tok = ", hrc_recover_t rtok" if recovers else ""
+            self.out.append(f"static hrc_obj_t *{name}_body({extra}{self.code_params(params)}{tok}) {{")
+        else:
+            self.out.append(f"static hrc_obj_t *{name}({self.code_params(params)}) {{")
+        if recovers and not self.frame:  # the token first, before self is unpacked
             self.out.append("  hrc_recover_t rtok = hrc_recover_token(self);")
         if self.thunk and self.thunk[0] == 'forward':  # `defer g(x)`: g may recover, as in Go
             g = cparams.index(self.thunk[1])

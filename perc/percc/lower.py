@@ -48,6 +48,7 @@ class Lowering:
         # the thunk of `defer f(args)` and HRC_NO_RECOVER by every other call
         self.recovering = {d.name for d in checker.decls.values() if calls_recover(d.body)}
         self.thunks = {}  # `defer f(args)` thunk -> ('call', f) or ('forward', closure variable)
+        self.lambda_results = {}  # fn with defers -> its result type (a recovered panic's zero)
         self.frames = {}  # function -> (its defer statements, whether a deferred fn recovers)
         self.defers = None  # [count, recovers] of the function being lowered
         self.deferred = False  # lowering a deferred fn's own body (recover allowed)
@@ -161,8 +162,8 @@ class Lowering:
     def defer(self, e, env, k):
         """Go's defer: the deferred call is a closure taking no arguments, made now (so the
         arguments of `defer f(args)` are evaluated now, as Go does) and handed to the frame."""
-        if self.defers is None or self.in_lambda:
-            self.error(e, "defer works in a function's body, not inside a fn, for now", "defer")
+        if self.defers is None:
+            self.error(e, "defer works in a function's or a fn's body", "defer")
         i = self.defers[0]
         self.defers[0] += 1
         c = e.call
@@ -226,14 +227,19 @@ class Lowering:
             v = self.fresh(p.name, prune(t))
             inner[p.name] = v
             params.append(v)
-        saved = (self.deferred, self.in_lambda, getattr(self, "recovers_here", False))
+        saved = (self.deferred, self.in_lambda, getattr(self, "recovers_here", False), self.defers)
         self.deferred, self.in_lambda, self.recovers_here = deferred, True, False
+        self.defers = [0, False]  # the fn's own defers: a frame of its own
         body = self.expr(e.body, inner, ret)
-        if self.recovers_here:
+        if self.defers[0]:
+            self.frames[name] = tuple(self.defers)
+            self.lambda_results[name] = (prune(e.fn_type.result), e)
+        recovers = self.recovers_here
+        self.deferred, self.in_lambda, self.recovers_here, self.defers = saved
+        if recovers:
             self.recovers.add(name)
             if deferred:
                 self.defers[1] = True
-        self.deferred, self.in_lambda, self.recovers_here = saved
         self.lambdas.append((name, cparams, params, body))
         return self.bind(('closure', name, [('var', env[n]) for n in captured]), e.ty, "fn", k)
 

@@ -68,7 +68,8 @@ def lex(path, text):
 def layout(lines, path):
     """Insert the braces and semicolons that indentation stands for: a line indented further
     than the one before continues it, unless that line ended a block opener (`match x`, a
-    `fun` or `type` header, `->`, `=`, `then`, `else`), in which case it opens a block; a line
+    `fun` or `type` header, a `fn(...)` header, `->`, `=`, `then`, `else`), in which case it
+    opens a block; a line
     back at a block's column starts its next item; a line left of it closes the block."""
     out = []
     stack = [1]        # columns of the open layout blocks
@@ -116,6 +117,12 @@ def opens_block(toks):
     texts = [t.text for t in toks]
     if "match" in texts and "{" not in texts[texts.index("match"):]:
         return True
+    if last.text == ")":  # a fn's header, `fn(x, y)`: its body is the block under it
+        depth = 0
+        for i in range(len(toks) - 1, -1, -1):
+            depth += {")": 1, "(": -1}.get(toks[i].text, 0)
+            if depth == 0:
+                return i > 0 and toks[i - 1].text == "fn"
     return False
 
 
