@@ -163,18 +163,18 @@ static inline hrc_obj_t *perc_mul(hrc_obj_t *a, hrc_obj_t *b, int line) {{
   return (hrc_obj_t *)(r | 1);
 }}
 
-/* A boxed word 2v+1 with v wrapped to 32 bits: its low 33 bits, sign-extended (int32's
- * arithmetic adds boxed words as int's does, then wraps: no branch, no unboxing). */
-static inline hrc_obj_t *perc_wrap32(intptr_t w) {{
-  return (hrc_obj_t *)((intptr_t)((uintptr_t)w << 31) >> 31);
-}}
+/* An int32 is boxed in the word's high half, (v << 32) | 1: a scalar as every boxed value,
+ * ordered as the signed words compare, and its arithmetic wraps at 32 bits by itself, the
+ * carry out of bit 63 being dropped: an add is a + b - 1, one lea. */
+#define PERC_BOX32(v) ((hrc_obj_t *)(((uintptr_t)(uint32_t)(v) << 32) | 1u))
+#define PERC_UNBOX32(w) ((int32_t)((intptr_t)(w) >> 32))
 
 /* int32 division: by zero is a panic; INT32_MIN / -1 wraps around, as the rest of int32. */
 static inline hrc_obj_t *perc_div32(hrc_obj_t *a, hrc_obj_t *b, int line, int rem) {{
-  intptr_t y = hrc_unbox_int(b);
+  int64_t y = PERC_UNBOX32(b);
   if (y == 0) perc_fail("division by zero", line);
-  intptr_t x = hrc_unbox_int(a);
-  return hrc_box_int((int32_t)(rem ? x % y : x / y));
+  int64_t x = PERC_UNBOX32(a);
+  return PERC_BOX32(rem ? x % y : x / y);
 }}
 
 static inline hrc_obj_t *perc_div(hrc_obj_t *a, hrc_obj_t *b, int line, int rem) {{
@@ -791,6 +791,8 @@ class Emitter:
         """The C expression passing atom a as an owned value; later: variables used after."""
         if a[0] == 'int':
             return f"hrc_box_int({a[1]})"
+        if a[0] == 'int32':
+            return f"PERC_BOX32({a[1]})"
         if a[0] == 'scalar':
             return f"hrc_box_int({a[1]})"
         v = a[1]
@@ -807,6 +809,8 @@ class Emitter:
         """The C expression reading atom a without taking ownership."""
         if a[0] in ('int', 'scalar'):
             return f"hrc_box_int({a[1]})"
+        if a[0] == 'int32':
+            return f"PERC_BOX32({a[1]})"
         return a[1]
 
     def finish(self, dest, value, d):
@@ -849,7 +853,9 @@ class Emitter:
             return self.two_way(f"PERC_IS_TRUE({self.value(e[1])})", e[2], e[3], st, dest,
                                 live_after, d)
         if kind == 'ifint':
-            return self.two_way(f"hrc_unbox_int({e[1]}) == {e[2]}", e[3], e[4], st, dest,
+            t = prune(self.lw.types[e[1]])
+            unbox = "PERC_UNBOX32" if isinstance(t, TCon) and t.name == "int32" else "hrc_unbox_int"
+            return self.two_way(f"{unbox}({e[1]}) == {e[2]}", e[3], e[4], st, dest,
                                 live_after, d)
         if kind == 'switch':
             return self.switch(e, st, dest, live_after, d)
@@ -965,20 +971,20 @@ class Emitter:
         line = 0
         if op in ("+", "-"):
             return f"perc_{'add' if op == '+' else 'sub'}({v[0]}, {v[1]}, {line})"
-        if op == "+32":  # int32: on the boxed words, then wrapped to 32 bits
-            return f"perc_wrap32((intptr_t){v[0]} + ((intptr_t){v[1]} - 1))"
+        if op == "+32":  # int32, in the word's high half: wraps by itself (PERC_BOX32)
+            return f"(hrc_obj_t *)((uintptr_t){v[0]} + ((uintptr_t){v[1]} - 1))"
         if op == "-32":
-            return f"perc_wrap32((intptr_t){v[0]} - ((intptr_t){v[1]} - 1))"
+            return f"(hrc_obj_t *)((uintptr_t){v[0]} - ((uintptr_t){v[1]} - 1))"
         if op == "*32":
-            return f"hrc_box_int((int32_t)(hrc_unbox_int({v[0]}) * hrc_unbox_int({v[1]})))"
+            return f"PERC_BOX32((uint32_t)PERC_UNBOX32({v[0]}) * (uint32_t)PERC_UNBOX32({v[1]}))"
         if op in ("/32", "%32"):
             return f"perc_div32({v[0]}, {v[1]}, {line}, {1 if op[0] == '%' else 0})"
         if op == "neg32":
-            return f"perc_wrap32(2 - (intptr_t){v[0]})"
+            return f"(hrc_obj_t *)((uintptr_t)2 - (uintptr_t){v[0]})"
         if op == "int32":
-            return f"perc_wrap32((intptr_t){v[0]})"
+            return f"PERC_BOX32(hrc_unbox_int({v[0]}))"
         if op == "int":
-            return v[0]
+            return f"hrc_box_int(PERC_UNBOX32({v[0]}))"
         if op == "*":
             return f"perc_mul({v[0]}, {v[1]}, {line})"
         if op in ("/", "%"):
@@ -1117,7 +1123,9 @@ def println(em, args, newline=True):
     t = prune(em.lw.types[a[1]]) if a[0] == 'var' else None
     v = em.value(a)
     nl = "\\n" if newline else ""
-    if a[0] == 'int' or (isinstance(t, TCon) and t.name in ("int", "int32")):
+    if isinstance(t, TCon) and t.name == "int32":
+        return f'printf("%ld{nl}", (long)PERC_UNBOX32({v}))'
+    if a[0] == 'int' or (isinstance(t, TCon) and t.name == "int"):
         return f'printf("%ld{nl}", (long)hrc_unbox_int({v}))'
     if isinstance(t, TCon) and t.name == "bool":
         return f'printf("%s{nl}", {v} == PERC_TRUE ? "True" : "False")'
@@ -1134,6 +1142,8 @@ def show(em, args):
     v = em.value(a)
     if isinstance(t, TCon) and t.name == "bool":
         return f'&hrc_bytes_from({v} == PERC_TRUE ? "True" : "False", {v} == PERC_TRUE ? 4 : 5)->header'
+    if isinstance(t, TCon) and t.name == "int32":
+        return f"perc_show_int(hrc_box_int(PERC_UNBOX32({v})))"
     return f"perc_show_int({v})"
 
 

@@ -114,10 +114,11 @@ class Lowering:
             if name in NUMBER_BUILTINS and isinstance(e.fn.fun, str):  # inline arithmetic
                 op, arg = NUMBER_BUILTINS[name]
                 t = prune(e.args[0].ty)
-                if op in ("+", "-") and isinstance(t, TCon) and t.name == "int32":
-                    op += "32"
+                lit = 'int'
+                if name in ("inc", "dec", "is-zero") and isinstance(t, TCon) and t.name == "int32":
+                    op, lit = (op + "32" if op != "==" else op), 'int32'
                 return self.atoms(e.args, env, lambda xs: self.bind(
-                    ('prim', op, xs + ([('int', arg)] if arg is not None else [])), e.ty, "p", k))
+                    ('prim', op, xs + ([(lit, arg)] if arg is not None else [])), e.ty, "p", k))
             if name in ("println", "print") and isinstance(e.fn.fun, str):
                 t = prune(e.args[0].ty)
                 if not (isinstance(t, TCon) and t.name in ("int", "int32", "bool", "unit", "string")):
