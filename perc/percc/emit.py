@@ -762,6 +762,8 @@ class Emitter:
         keep = [i + 1 for i in keep]  # vals[0] is the flags
         if (1 if orig is c else 0) + len(keep) < 1 + (1 + c.arity) // 4:
             keep = []  # below Koka's threshold: every field written, but the header kept
+        if hole is not None:
+            keep.append(hole + 1)  # hrc_ctx_extend writes the hole
         self.line(d, f"hrc_obj_t *{x};")
         self.line(d, f"if ({name} != HRC_NO_REUSE) {{")
         self.line(d + 1, f"{x} = hrc_reuse_same({name});" if orig is c
