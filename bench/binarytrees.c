@@ -32,10 +32,24 @@ static hrc_obj_t *make(int d) {
   return &n->header;
 }
 
-/* fun check(^t) = match t { Leaf -> 1; Node(l, r) -> 1 + check(l) + check(r) }  (borrowed) */
+/* fun check(t) = match t { Leaf -> 1; Node(l, r) -> 1 + check(l) + check(r) }  (Koka's checkr)
+ * t owned, as Koka compiles it (its borrow inference is off by default): the match is
+ * drop-specialised, so a unique node is freed as the checksum passes it and the children move
+ * into the calls; no drop walk follows. Measured (depth 16, rc, callgrind): 53.5 instructions per
+ * allocated node against 64.3 with a borrowed check and a drop after it; Koka's active checksum,
+ * the checkv visitor reusing each node, cost as much as the borrowed check. */
 static long check(hrc_obj_t *t) {
   if (hrc_is_scalar(t)) return 1;
-  return 1 + check(((node_t *)t)->left) + check(((node_t *)t)->right);
+  hrc_obj_t *l = ((node_t *)t)->left, *r = ((node_t *)t)->right;
+  if (hrc_is_unique(t)) {
+    hrc_free_cell(t);
+  } else {
+    hrc_dup(l);
+    hrc_dup(r);
+    hrc_decref(t);
+  }
+  long a = check(l);
+  return 1 + a + check(r);
 }
 
 int main(int argc, char **argv) {
@@ -45,7 +59,6 @@ int main(int argc, char **argv) {
 
   hrc_obj_t *stretch = make(max_depth + 1);
   printf("stretch tree of depth %d\t check: %ld\n", max_depth + 1, check(stretch));
-  hrc_drop(stretch);
 
   hrc_obj_t *long_lived = make(max_depth);
   long nodes = (2L << (max_depth + 1)) + (2L << max_depth);
@@ -53,15 +66,13 @@ int main(int argc, char **argv) {
     long iterations = 1L << (max_depth - d + min_depth), sum = 0;
     for (long i = 0; i < iterations; i++) {
       hrc_obj_t *t = make(d);
-      sum += check(t);
-      hrc_drop(t);
+      sum += check(t); /* consumes t */
     }
     nodes += iterations * (2L << d);
     printf("%ld\t trees of depth %d\t check: %ld\n", iterations, d, sum);
   }
   long ll = check(long_lived);
   printf("long lived tree of depth %d\t check: %ld\n", max_depth, ll);
-  hrc_drop(long_lived);
   bench_report("binary-trees", n, ll, nodes);
   return 0;
 }
