@@ -51,7 +51,7 @@ class Lowering:
         self.lambda_results = {}  # fn with defers -> its result type (a recovered panic's zero)
         self.frames = {}  # function -> (its defer statements, whether a deferred fn recovers)
         self.defers = None  # [count, recovers] of the function being lowered
-        self.deferred = False  # lowering a deferred fn's own body (recover allowed)
+        self.deferred = False  # lowering a deferred fn's own body (its recover lands in the frame)
         self.fnvals = set()  # top-level functions used as values (they get a closure wrapper)
 
     def fresh(self, base, ty):
