@@ -479,13 +479,12 @@ class Emitter:
         self.thunk = None
         if self.frame:
             tok = ["rtok"] if f.name in self.lw.recovering else []
-            self.frame_wrapper(self.cname(f.name), f.name, prune(f.fn_type.result),
-                               self.sig(f.name, params), tok + list(params), f)
+            header = self.frame_wrapper(self.cname(f.name), f.name, prune(f.fn_type.result),
+                                        self.sig(f.name, params), self.sig(f.name, params),
+                                        tok + list(params), f)
         self.out.append(f"/* fun {f.name} */")
         if self.frame:
-            n = self.frame[0]
-            extra = "hrc_frame_t *fr, " + ("hrc_defer_rec_t *recs, " if n > OPEN_MAX else "")
-            self.out.append(f"static hrc_obj_t *{self.cname(f.name)}_body({extra}{self.sig(f.name, params)}) {{")
+            self.out.append(header + " {")
         else:
             self.out.append(f"static hrc_obj_t *{self.cname(f.name)}({self.sig(f.name, params)}) {{")
         self.trmc = set()
@@ -511,18 +510,19 @@ class Emitter:
         self.out.append("}")
         self.out.append("")
 
-    def frame_wrapper(self, name, what, result, sig, args, node, entry=()):
+    def frame_wrapper(self, name, what, result, sig, body_params, args, node, entry=()):
         """A function (or fn) with defers: this wrapper holds the frame (and the landing, when
         a deferred fn may recover) and runs the deferred calls after the body returns, on every
         exit, as Go's open-coded exits do (more than 8 defers: records in the frame). The body
         is a function of its own so that nothing in it lives across the landing's setjmp.
-        sig: the C parameters (name's own); args: what the body gets after the frame; entry:
-        lines that must come first (a fn's recover token)."""
+        sig: the C parameters (name's own); body_params: the body's after the frame's; args:
+        what the body gets there; entry: lines that must come first (a fn's recover token).
+        Returns the body's header, which the caller's definition opens."""
         n, landing = self.frame
         recs = "hrc_defer_rec_t *recs, " if n > OPEN_MAX else ""
-        body_sig = ", ".join(a for a in [sig if sig != "void" else "",
-                                         "hrc_recover_t rtok" if "rtok" in args and "rtok" not in sig else ""] if a)
-        self.out.append(f"static hrc_obj_t *{name}_body(hrc_frame_t *fr, {recs}{body_sig});".replace(", )", ")"))
+        params = "" if body_params == "void" else body_params
+        header = f"static hrc_obj_t *{name}_body(hrc_frame_t *fr, {recs}{params})".replace(", )", ")")
+        self.out.append(header + ";")
         self.out.append(f"/* {what}: its frame */")
         self.out.append(f"static hrc_obj_t *{name}({sig}) {{")
         for line in entry:
@@ -551,6 +551,7 @@ class Emitter:
         self.out.append("  return result;")
         self.out.append("}")
         self.out.append("")
+        return header
 
     def zero(self, t, f):
         """What a function whose panic was recovered returns: its type's zero."""
@@ -606,13 +607,12 @@ class Emitter:
         recovers = name in self.lw.recovers
         if self.frame:
             result, node = self.lw.lambda_results[name]
-            self.frame_wrapper(name, "fn", result, self.code_params(params),
-                               ["self"] + list(params) + (["rtok"] if recovers else []), node,
-                               ["hrc_recover_t rtok = hrc_recover_token(self);"] if recovers else [])
-            n = self.frame[0]
-            extra = "hrc_frame_t *fr, " + ("hrc_defer_rec_t *recs, " if n > OPEN_MAX else "")
             tok = ", hrc_recover_t rtok" if recovers else ""
-            self.out.append(f"static hrc_obj_t *{name}_body({extra}{self.code_params(params)}{tok}) {{")
+            header = self.frame_wrapper(name, "fn", result, self.code_params(params),
+                                        self.code_params(params) + tok,
+                                        ["self"] + list(params) + (["rtok"] if recovers else []), node,
+                                        ["hrc_recover_t rtok = hrc_recover_token(self);"] if recovers else [])
+            self.out.append(header + " {")
         else:
             self.out.append(f"static hrc_obj_t *{name}({self.code_params(params)}) {{")
         if recovers and not self.frame:  # the token first, before self is unpacked

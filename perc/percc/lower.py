@@ -51,7 +51,6 @@ class Lowering:
         self.lambda_results = {}  # fn with defers -> its result type (a recovered panic's zero)
         self.frames = {}  # function -> (its defer statements, whether a deferred fn recovers)
         self.defers = None  # [count, recovers] of the function being lowered
-        self.deferred = False  # lowering a deferred fn's own body (its recover lands in the frame)
         self.fnvals = set()  # top-level functions used as values (they get a closure wrapper)
 
     def fresh(self, base, ty):
@@ -66,7 +65,6 @@ class Lowering:
     # ---- functions ----
     def function(self, f):
         self.defers = [0, False]
-        self.deferred = False
         params, body = self.function_(f)
         if self.defers[0]:
             self.frames[f.name] = tuple(self.defers)
@@ -209,8 +207,6 @@ class Lowering:
                     ('let', self.fresh("d", UNIT_T), ('defer', i, ('var', fv)), k(('int', 0))))
         return self.atoms(parts, env, made)
 
-    in_lambda = False
-
     def lambda_(self, e, env, k, deferred=False):
         """Closure conversion: fn(params) body becomes a function of the captured variables and
         its parameters; here, a closure holding the captured values."""
@@ -228,15 +224,15 @@ class Lowering:
             v = self.fresh(p.name, prune(t))
             inner[p.name] = v
             params.append(v)
-        saved = (self.deferred, self.in_lambda, getattr(self, "recovers_here", False), self.defers)
-        self.deferred, self.in_lambda, self.recovers_here = deferred, True, False
+        saved = (getattr(self, "recovers_here", False), self.defers)
+        self.recovers_here = False
         self.defers = [0, False]  # the fn's own defers: a frame of its own
         body = self.expr(e.body, inner, ret)
         if self.defers[0]:
             self.frames[name] = tuple(self.defers)
             self.lambda_results[name] = (prune(e.fn_type.result), e)
         recovers = self.recovers_here
-        self.deferred, self.in_lambda, self.recovers_here, self.defers = saved
+        self.recovers_here, self.defers = saved
         if recovers:
             self.recovers.add(name)
             if deferred:
