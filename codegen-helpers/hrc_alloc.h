@@ -91,11 +91,20 @@ static inline bool hrc_cache_put(hrc_obj_t *o) {
   uint32_t room = cache->room[words];
   if (HRC_UNLIKELY(room == 0)) return false;
 #if HRC_TRACING
-  /* the collector must not see a dead block's old fields (block_internal.h's clear) */
-  if (HRC_UNLIKELY((o->flags & HRC_FLAG_ATOMIC) || o->scan > 2)) return false;
+  /* the collector must not see a dead block's old fields (block_internal.h's clear). A block
+   * of two or three words is cleared whole without a branch (words 1 and words - 1); larger
+   * ones go inline only with at most two scanned fields. */
+  if (HRC_UNLIKELY(o->flags & HRC_FLAG_ATOMIC)) return false;
   void **fields = (void **)o;
-  __atomic_store_n(&fields[1], NULL, __ATOMIC_RELAXED);
-  if (o->scan == 2) __atomic_store_n(&fields[2], NULL, __ATOMIC_RELAXED);
+  if (HRC_LIKELY(words <= 3)) {
+    __atomic_store_n(&fields[1], NULL, __ATOMIC_RELAXED);
+    __atomic_store_n(&fields[words - 1], NULL, __ATOMIC_RELAXED);
+  } else {
+    unsigned scan = o->scan;
+    if (HRC_UNLIKELY(scan > 2)) return false;
+    __atomic_store_n(&fields[1], NULL, __ATOMIC_RELAXED);
+    if (scan == 2) __atomic_store_n(&fields[2], NULL, __ATOMIC_RELAXED);
+  }
 #endif
   *(void **)o = cache->freed[words];
   cache->freed[words] = o;
