@@ -135,6 +135,7 @@ def free_vars(t, acc=None):
 BUILTIN_FUNS = {
     # name: (scheme builder)
     "reuse-count": lambda: Scheme([], TFn([], INT)),  # in-place reuses so far (hrc's statistics)
+    "live-objects": lambda: Scheme([], TFn([], INT)),  # objects alive now (hrc's statistics)
     "counting": lambda: Scheme([], TFn([], BOOL)),    # whether this mode counts references
     "arg": lambda: Scheme([], TFn([INT, INT], INT)),  # arg(i, default): argv[i] as an integer
     # threads sharing immutable data: spawn(fn() ...) runs the function on a new thread (what it

@@ -156,6 +156,11 @@ static inline hrc_obj_t *perc_reuse_count(void) {{
   return hrc_box_int(hrc_stats_get(&r) ? (intptr_t)r.reuses : 0);
 }}
 
+static inline hrc_obj_t *perc_live_objects(void) {{
+  int64_t n = hrc_live_objects(); /* -1 without statistics */
+  return hrc_box_int(n < 0 ? 0 : (intptr_t)n);
+}}
+
 /* x * 2y = 2xy, whose overflow is exactly "xy leaves the boxed range"; then the tag bit. */
 static inline hrc_obj_t *perc_mul(hrc_obj_t *a, hrc_obj_t *b, int line) {{
   intptr_t r;
@@ -314,6 +319,88 @@ class Emitter:
                 if p.borrowed and self.consumes(v, body):
                     p.borrowed = False
                     changed = True
+        self.inferred = {key for key, (p, _, _) in cands.items() if p.borrowed}  # not `^`
+
+    def own_handed_over(self):
+        """Borrowing a parameter that the function takes apart costs a second walk when every
+        caller was done with the value: the caller drops it after the call, where an owned
+        parameter frees each unique cell as the match passes it (binary-trees' checksum: Koka,
+        whose borrow inference is off by default, owns it). So a borrowed parameter the body
+        matches is owned again when every call hands over an owned variable at its last use --
+        a greatest fixpoint, as the calls inside the function count too (check(l) passes a
+        field of its own parameter, owned only if that parameter is). Functions that are also
+        values or deferred by name keep their inferred convention, and a `^` stays borrowed."""
+        escaped = set(self.lw.fnvals) | {t[1] for t in self.lw.thunks.values() if t[0] == 'call'}
+        cands = {}
+        for name, (f, params, body) in self.funs.items():
+            if name in escaped or name in self.lw.frames:
+                continue
+            for i, (p, v) in enumerate(zip(f.params, params)):
+                if (name, i) in self.inferred and self.takes_apart(v, body):
+                    cands[(name, i)] = p
+        bodies = [(f.params, params, body) for f, params, body in self.funs.values()]
+        bodies += [(None, cparams + params, body) for _, cparams, params, body in self.lw.lambdas]
+        while cands:
+            for p in cands.values():
+                p.borrowed = False
+            bad, called = set(), set()
+            for fparams, params, body in bodies:
+                owned = {v for i, v in enumerate(params) if fparams is None or not fparams[i].borrowed}
+                self.handoffs(body, owned, set(), cands, bad, called)
+            bad |= set(cands) - called  # never called (inlined everywhere): left as inferred
+            if not bad:
+                return
+            for key in bad:
+                cands.pop(key).borrowed = True
+
+    def takes_apart(self, v, e):
+        """Whether e matches v against a constructor with fields."""
+        kind = e[0]
+        if kind == 'let':
+            return self.takes_apart(v, e[3])
+        if kind in ('letx', 'if'):
+            return self.takes_apart(v, e[2]) or self.takes_apart(v, e[3])
+        if kind == 'ifint':
+            return self.takes_apart(v, e[3]) or self.takes_apart(v, e[4])
+        if kind == 'switch':
+            if e[1] == v and any(c.arity > 0 for c, _, _ in e[3]):
+                return True
+            return any(self.takes_apart(v, b) for _, _, b in e[3]) or \
+                (e[4] is not None and self.takes_apart(v, e[4]))
+        return False
+
+    def handoffs(self, e, owned, live, cands, bad, called):
+        """Add to bad each candidate (function, parameter) that a call in e passes anything but
+        an owned variable at its last use, and to called each one a call passes to; `owned`:
+        e's owned variables, `live`: those read after e."""
+        kind = e[0]
+        if kind == 'let':
+            x, op, body = e[1], e[2], e[3]
+            after = (self.fv(body) - {x}) | live
+            if op[0] == 'call':
+                args = op[2]
+                for i, a in enumerate(args):
+                    called.add((op[1], i))
+                    if (op[1], i) in cands and a[0] == 'var' and not (
+                            a[1] in owned and a[1] not in after and args.count(a) == 1):
+                        bad.add((op[1], i))
+            fresh = op[0] != 'atom' or (op[1][0] == 'var' and op[1][1] in owned)
+            self.handoffs(body, owned | {x} if fresh else owned, live, cands, bad, called)
+        elif kind == 'letx':
+            self.handoffs(e[2], owned, (self.fv(e[3]) - {e[1]}) | live, cands, bad, called)
+            self.handoffs(e[3], owned | {e[1]}, live, cands, bad, called)
+        elif kind == 'if':
+            self.handoffs(e[2], owned, live, cands, bad, called)
+            self.handoffs(e[3], owned, live, cands, bad, called)
+        elif kind == 'ifint':
+            self.handoffs(e[3], owned, live, cands, bad, called)
+            self.handoffs(e[4], owned, live, cands, bad, called)
+        elif kind == 'switch':
+            for c, fvars, body in e[3]:
+                self.handoffs(body, owned | set(fvars) if e[1] in owned else owned, live,
+                              cands, bad, called)
+            if e[4] is not None:
+                self.handoffs(e[4], owned, live, cands, bad, called)
 
     def consumes(self, v, e):
         kind = e[0]
@@ -403,6 +490,7 @@ class Emitter:
     def program(self, check_garbage_free):
         Inliner(self.lw, self.funs, self.lw.frames).run()
         self.infer_borrowing()
+        self.own_handed_over()
         self.out.append(HEADER.format(src=self.src))
         for dt in self.checker.types.values():
             for c in dt.cons:
@@ -1160,13 +1248,14 @@ BUILTINS = {  # named with a %, apart from the program's functions; their argume
     "%print": lambda em, args: println(em, args, False),
     "%show": show,
     "%reuse-count": lambda em, args: "perc_reuse_count()",
+    "%live-objects": lambda em, args: "perc_live_objects()",
     "%counting": lambda em, args: "hrc_box_int(HRC_COUNTING)",
     "%arg": lambda em, args: f"perc_arg({em.value(args[0])}, {em.value(args[1])})",
     "%concat": lambda em, args: f"perc_concat({em.value(args[0])}, {em.value(args[1])})",
     "%str-eq": lambda em, args: f"hrc_box_int(perc_str_eq({em.value(args[0])}, {em.value(args[1])}))",
     "%str-ne": lambda em, args: f"hrc_box_int(!perc_str_eq({em.value(args[0])}, {em.value(args[1])}))",
 }
-VALUE_BUILTINS = {"%show", "%concat", "%str-eq", "%str-ne", "%ref", "%reuse-count", "%counting", "%panic", "%recover", "%arg",
+VALUE_BUILTINS = {"%show", "%concat", "%str-eq", "%str-ne", "%ref", "%reuse-count", "%live-objects", "%counting", "%panic", "%recover", "%arg",
                   "%spawn", "%join"}
 OPEN_MAX = 8  # open-coded defer slots (hrc_defer.h's HRC_OPEN_MAX)
 
