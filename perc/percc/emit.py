@@ -12,9 +12,13 @@ Ownership, as the Perceus paper and Koka's compiler do it:
     fields are dup'ed and the cell's count goes down (hrc_decref);
   - a reuse token goes to the first constructor of its size on each path after it, and is
     given back (hrc_reuse_free) as soon as no constructor of its size can follow.
-Values are uniformly `hrc_obj_t *`: integers, booleans and nullary constructors are boxed
-scalars (which dup and drop skip, and which are never dup'ed or dropped here at all when the
-type says so); a constructor with fields is a heap object whose fields are all scanned.
+Values have two representations. A variable, parameter or result whose type is int32, bool or
+an enumeration is an unboxed C scalar (int32_t, bool, uint8_t), as Koka passes them; every other
+value is an `hrc_obj_t *` word: a heap object or a boxed scalar (int, and any value whose type
+is a type variable, which dup and drop skip). Values are boxed where they go into a boxed slot
+(a polymorphic field or parameter, a closure's captured values and arguments, a ref) and unboxed
+where they come out of one. A constructor's fields that may hold references come first and are
+scanned; its scalar fields follow, unscanned.
 Types that cannot hold a mutable cell (every type, in this version) are acyclic.
 """
 from .check import TCon, prune
@@ -175,11 +179,11 @@ static inline hrc_obj_t *perc_mul(hrc_obj_t *a, hrc_obj_t *b, int line) {{
 #define PERC_UNBOX32(w) ((int32_t)((intptr_t)(w) >> 32))
 
 /* int32 division: by zero is a panic; INT32_MIN / -1 wraps around, as the rest of int32. */
-static inline hrc_obj_t *perc_div32(hrc_obj_t *a, hrc_obj_t *b, int line, int rem) {{
-  int64_t y = PERC_UNBOX32(b);
+static inline int32_t perc_div32(int32_t a, int32_t b, int line, int rem) {{
+  int64_t y = b;
   if (y == 0) perc_fail("division by zero", line);
-  int64_t x = PERC_UNBOX32(a);
-  return PERC_BOX32(rem ? x % y : x / y);
+  int64_t x = a;
+  return (int32_t)(uint32_t)(rem ? x % y : x / y);
 }}
 
 static inline hrc_obj_t *perc_div(hrc_obj_t *a, hrc_obj_t *b, int line, int rem) {{
@@ -228,6 +232,74 @@ class Emitter:
     def var_heap(self, v):
         return self.heap(self.lw.types[v])
 
+    def rep(self, t):
+        """The C scalar type of an unboxed type (int32, bool, an enumeration), or None: a
+        boxed word."""
+        t = prune(t)
+        if not isinstance(t, TCon):
+            return None
+        if t.name == "int32":
+            return "int32_t"
+        if t.name == "bool":
+            return "bool"
+        dt = self.checker.types.get(t.name)
+        if dt is not None and t.name != "unit" and is_enum(dt) and len(dt.cons) <= 256:
+            return "uint8_t"
+        return None
+
+    def var_rep(self, v):
+        return self.rep(self.lw.types[v])
+
+    @staticmethod
+    def declare(r, name):
+        """name declared as C of representation r."""
+        return f"{r} {name}" if r else f"hrc_obj_t *{name}"
+
+    def decl(self, v):
+        """v declared as C: its scalar type or a word."""
+        return self.declare(self.var_rep(v), v)
+
+    def field_rep(self, c, i):
+        """How constructor c keeps field i: unboxed when its declared type is a scalar (as
+        Koka's structs keep int32, bool and enumeration fields), else a word (a polymorphic
+        field, list<int32>'s head, is a boxed word)."""
+        return self.rep(c.field_types[i])
+
+    def result_rep(self, name):
+        """How a named function returns: unboxed when its result type is a scalar (main, and
+        functions with defers, whose frame holds the result as a word, return words)."""
+        if name == "main" or name in self.lw.frames:
+            return None
+        return self.rep(self.funs[name][0].fn_type.result)
+
+    @staticmethod
+    def box(e, r):
+        """C expression e of representation r as a boxed word."""
+        if r is None:
+            return e
+        return f"PERC_BOX32({e})" if r == "int32_t" else f"hrc_box_int({e})"
+
+    @staticmethod
+    def unbox(e, r):
+        """The boxed word e as representation r."""
+        if r is None:
+            return e
+        if r == "int32_t":
+            return f"PERC_UNBOX32({e})"
+        if r == "bool":
+            return f"PERC_IS_TRUE({e})"
+        return f"(uint8_t)hrc_unbox_int({e})"
+
+    def conv(self, e, frm, to):
+        if frm == to:
+            return e
+        if frm is None:
+            return self.unbox(e, to)
+        if to is None:
+            return self.box(e, frm)
+        raise AssertionError((e, frm, to))
+
+
     @staticmethod
     def cname(name):
         """A program's function in C: fun_NAME (the runtime's helpers are perc_*)."""
@@ -236,9 +308,12 @@ class Emitter:
     def struct(self, c):
         return f"perc_{c.dtype.name}_{c.name}".replace("-", "_")
 
-    @staticmethod
-    def size(c):
-        return 8 + 8 * c.arity
+    def size(self, c):
+        """sizeof c's struct: the header, a word per field but the unboxed scalars, which
+        pack after the words (the largest first, so without padding), rounded to a word."""
+        small = sum(SCALAR_BYTES[self.field_rep(c, i)] for i in range(c.arity) if self.field_rep(c, i))
+        words = sum(1 for i in range(c.arity) if not self.field_rep(c, i))
+        return 8 + 8 * words + (small + 7) // 8 * 8
 
     def field(self, c, i):
         n = c.field_names[i]
@@ -498,8 +573,7 @@ class Emitter:
                     self.constructor(c)
         self.recover_helper()
         for name, (f, params, body) in self.funs.items():  # unused once inlined everywhere
-            self.out.append(f"static hrc_obj_t *{self.cname(name)}({self.sig(name, params)}) "
-                            "__attribute__((unused));")
+            self.out.append(self.head(name, params) + " __attribute__((unused));")
         for name, cparams, params, body in self.lw.lambdas:
             self.out.append(f"static hrc_obj_t *{name}({self.code_params(params)});")
         self.out.append("")
@@ -538,9 +612,10 @@ class Emitter:
         whose type cannot reach a mutable cell is flagged acyclic (lower.may_cycle)."""
         s = self.struct(c)
         order = self.layout(c)
-        fields = " ".join(f"hrc_obj_t *{self.field(c, i)};" for i in order)
+        fields = " ".join(f"{self.declare(self.field_rep(c, i), self.field(c, i))};" for i in order)
         self.out.append(f"typedef struct {s} {{ hrc_obj_t header; {fields} }} {s};")
-        args = ", ".join(f"hrc_obj_t *{self.field(c, i)}" for i in range(c.arity))
+        self.out.append(f"_Static_assert(sizeof({s}) == {self.size(c)}, \"{s}'s layout\");")
+        args = ", ".join(self.declare(self.field_rep(c, i), self.field(c, i)) for i in range(c.arity))
         self.out.append(f"static inline hrc_obj_t *new_{s}(hrc_reuse_t tok, unsigned flags, {args}) {{")
         self.out.append(f"  {s} *c = ({s} *)hrc_alloc_at_flagged(tok, sizeof({s}), {c.index}, "
                         f"{self.scan(c)}, flags);")
@@ -553,10 +628,11 @@ class Emitter:
 
     def layout(self, c):
         """Field order in memory: the fields that may hold references first (the object's
-        scanned fields), then those that are always scalars (integers, booleans, enumerations:
-        boxed, never dup'ed, dropped, scanned or traced), as hrc's header wants."""
+        scanned fields), then those that are always scalars, never dup'ed, dropped, scanned or
+        traced, as hrc's header wants: boxed words (int), then the unboxed ones, largest first."""
         heap = [i for i, t in enumerate(c.field_types) if self.heap(t)]
-        return heap + [i for i in range(c.arity) if i not in heap]
+        rest = [i for i in range(c.arity) if i not in heap]
+        return heap + sorted(rest, key=lambda i: -SCALAR_BYTES[self.field_rep(c, i)])
 
     def scan(self, c):
         return sum(1 for t in c.field_types if self.heap(t))
@@ -574,7 +650,8 @@ class Emitter:
         if self.frame:
             self.out.append(header + " {")
         else:
-            self.out.append(f"static hrc_obj_t *{self.cname(f.name)}({self.sig(f.name, params)}) {{")
+            self.out.append(self.head(f.name, params) + " {")
+        self.cur_rep = self.result_rep(f.name)
         self.trmc = set()
         if not self.frame and not any(p.borrowed and self.var_heap(v) for p, v in zip(f.params, params)):
             self.find_trmc(f.name, body)
@@ -662,10 +739,24 @@ class Emitter:
     def sig(self, name, params):
         """A named function's C parameters: a recover token first when its body recovers."""
         tok = ["hrc_recover_t rtok"] if name in self.lw.recovering else []
-        return ", ".join(tok + [f"hrc_obj_t *{p}" for p in params]) or "void"
+        return ", ".join(tok + [self.decl(p) for p in params]) or "void"
+
+    def head(self, name, params):
+        """A named function's C declarator: result type, name, parameters."""
+        return "static " + self.declare(self.result_rep(name), f"{self.cname(name)}({self.sig(name, params)})")
+
+    def word_param(self, v):
+        """A closure code's C parameter for v: a word, named v_w when v is unboxed."""
+        return f"{v}_w" if self.var_rep(v) else v
 
     def code_params(self, params):
-        return ", ".join(["hrc_closure_t *self"] + [f"hrc_obj_t *{p}" for p in params])
+        return ", ".join(["hrc_closure_t *self"] + [f"hrc_obj_t *{self.word_param(p)}" for p in params])
+
+    def unbox_params(self, params):
+        """Closure code's parameters that are unboxed in its body."""
+        for v in params:
+            if self.var_rep(v):
+                self.line(1, f"{self.decl(v)} = {self.unbox(v + '_w', self.var_rep(v))};")
 
     def fnval_wrapper(self, name):
         """A top-level function as a value: closure code that gives up its (empty) closure,
@@ -677,7 +768,9 @@ class Emitter:
             self.out.append("  hrc_recover_t rtok = hrc_recover_token(self);")
             args = ["rtok"] + args
         self.out.append("  hrc_drop(&self->header);")
-        self.out.append(f"  hrc_obj_t *r = {self.cname(name)}({', '.join(args)});")
+        self.unbox_params(params)
+        call = f"{self.cname(name)}({', '.join(args)})"
+        self.out.append(f"  hrc_obj_t *r = {self.box(call, self.result_rep(name))};")
         for p, v in zip(f.params, params):
             if p.borrowed and self.var_heap(v):
                 self.out.append(f"  hrc_drop({v});")
@@ -690,6 +783,7 @@ class Emitter:
         block is freed when unique, else the values are dup'ed) and owns its parameters. A fn
         with defers is a frame wrapper (which takes the recover token first) and a body."""
         self.trmc, self.params = set(), params
+        self.cur_rep = None  # closure code returns a word
         self.frame = self.lw.frames.get(name)
         self.thunk = self.lw.thunks.get(name)
         recovers = name in self.lw.recovers
@@ -698,7 +792,8 @@ class Emitter:
             tok = ", hrc_recover_t rtok" if recovers else ""
             header = self.frame_wrapper(name, "fn", result, self.code_params(params),
                                         self.code_params(params) + tok,
-                                        ["self"] + list(params) + (["rtok"] if recovers else []), node,
+                                        ["self"] + [self.word_param(p) for p in params] +
+                                        (["rtok"] if recovers else []), node,
                                         ["hrc_recover_t rtok = hrc_recover_token(self);"] if recovers else [])
             self.out.append(header + " {")
         else:
@@ -708,6 +803,7 @@ class Emitter:
         if self.thunk and self.thunk[0] == 'forward':  # `defer g(x)`: g may recover, as in Go
             g = cparams.index(self.thunk[1])
             self.out.append(f"  hrc_recover_forward(self, (hrc_closure_t *)self->env[{g}]);")
+        self.unbox_params(params)
         st = State()
         for v in params:
             if self.var_heap(v):
@@ -730,7 +826,7 @@ class Emitter:
         live = self.fv(body)
         for i, v in enumerate(cparams):
             if v in live or self.var_heap(v):
-                self.line(1, f"hrc_obj_t *{v} = self->env[{i}];")
+                self.line(1, f"{self.decl(v)} = {self.unbox(f'self->env[{i}]', self.var_rep(v))};")
         heap = [v for v in cparams if self.var_heap(v)]
         used = [v for v in heap if v in live]
         size = 16 + 8 * len(cparams)  # header, code, captured values (hrc_closure_t)
@@ -797,10 +893,12 @@ class Emitter:
         c_var, con = rest[1], rest[2]
         c, cargs = con[1], con[2]
         others = atom_vars([a for a in cargs if a != ('var', x)])
-        news = [self.use(a, st, others | atom_vars(call[2][i + 1:]), d) for i, a in enumerate(call[2])]
+        news = [self.use(a, st, others | atom_vars(call[2][i + 1:]), d, self.var_rep(self.params[i]))
+                for i, a in enumerate(call[2])]
         tok = self.take_token(st, c)
         hole = cargs.index(('var', x))
-        vals = [("hrc_box_int(0)" if i == hole else self.use(a, st, atom_vars(cargs[i + 1:]), d))
+        vals = [("hrc_box_int(0)" if i == hole else
+                 self.use(a, st, atom_vars(cargs[i + 1:]), d, self.field_rep(c, i)))
                 for i, a in enumerate(cargs)]
         self.construct(c_var, c, cargs, vals, tok, hole, d, st.known)
         self.line(d, f"acc = hrc_ctx_extend(acc, {c_var}, &(({self.struct(c)} *){c_var})->{self.field(c, hole)});")
@@ -811,7 +909,7 @@ class Emitter:
             if v != p:
                 self.ntok += 1
                 temps.append((p, f"next_{self.ntok}"))
-                self.line(d, f"hrc_obj_t *{temps[-1][1]} = {v};")
+                self.line(d, f"{self.declare(self.var_rep(p), temps[-1][1])} = {v};")
         for p, t in temps:
             self.line(d, f"{p} = {t};")
         self.line(d, "continue;")
@@ -877,31 +975,35 @@ class Emitter:
                 self.line(d, f"hrc_reuse_free({t[0]});")
                 st.tokens.remove(t)
 
-    def use(self, a, st, later, d):
-        """The C expression passing atom a as an owned value; later: variables used after."""
-        if a[0] == 'int':
-            return f"hrc_box_int({a[1]})"
-        if a[0] == 'int32':
-            return f"PERC_BOX32({a[1]})"
-        if a[0] == 'scalar':
-            return f"hrc_box_int({a[1]})"
+    def use(self, a, st, later, d, to=None):
+        """The C expression passing atom a as an owned value in representation `to` (None: a
+        word); later: variables used after."""
+        if a[0] != 'var' or not self.var_heap(a[1]):
+            return self.value(a, to)
         v = a[1]
-        if not self.var_heap(v):
-            return v
-        if v in st.borrowed:
-            return f"hrc_dup({v})"
-        if v in later:
-            return f"hrc_dup({v})"
+        if v in st.borrowed or v in later:
+            return self.unbox(f"hrc_dup({v})", to)
         st.owned.discard(v)
-        return v
+        return self.unbox(v, to)  # a word whose type is a variable, here a scalar
 
-    def value(self, a):
-        """The C expression reading atom a without taking ownership."""
-        if a[0] in ('int', 'scalar'):
-            return f"hrc_box_int({a[1]})"
-        if a[0] == 'int32':
-            return f"PERC_BOX32({a[1]})"
-        return a[1]
+    def value(self, a, to=None):
+        """The C expression reading atom a without taking ownership, in representation `to`
+        (None: a word)."""
+        if a[0] == 'var':
+            return self.conv(a[1], self.var_rep(a[1]), to)
+        n = a[1]
+        if to is None:
+            return f"PERC_BOX32({n})" if a[0] == 'int32' else f"hrc_box_int({n})"
+        if to == "bool":
+            return "true" if n else "false"
+        return f"(({to}){n})"
+
+    def dest_rep(self, dest):
+        """The representation a value goes to: a join's variable, or what the function returns
+        (a constructor context takes words)."""
+        if dest is not None:
+            return self.var_rep(dest)
+        return None if self.trmc else self.cur_rep
 
     def finish(self, dest, value, d):
         if dest is None and self.trmc:
@@ -916,7 +1018,7 @@ class Emitter:
         if st.pending and kind not in ('switch', 'ifint'):
             self.flush(e, st, live_after, d)
         if kind == 'ret':
-            val = self.use(e[1], st, live_after, d)
+            val = self.use(e[1], st, live_after, d, self.dest_rep(dest))
             self.drop_dead(st, live_after, d)
             self.free_tokens(st, None, d)
             self.finish(dest, val, d)
@@ -926,7 +1028,7 @@ class Emitter:
         if kind == 'letx':
             x, inner, body = e[1], e[2], e[3]
             later = (self.fv(body) | live_after) - {x}
-            self.line(d, f"hrc_obj_t *{x};")
+            self.line(d, f"{self.decl(x)};")
             ist = st.copy()
             body_sizes = self.sizes(body)
             ist.tokens = [t for t in st.tokens if t[1] not in body_sizes]
@@ -940,13 +1042,11 @@ class Emitter:
                 st.owned.discard(x)
             return self.expr(body, st, dest, live_after, d)
         if kind == 'if':
-            return self.two_way(f"PERC_IS_TRUE({self.value(e[1])})", e[2], e[3], st, dest,
-                                live_after, d)
+            return self.two_way(self.value(e[1], "bool"), e[2], e[3], st, dest, live_after, d)
         if kind == 'ifint':
-            t = prune(self.lw.types[e[1]])
-            unbox = "PERC_UNBOX32" if isinstance(t, TCon) and t.name == "int32" else "hrc_unbox_int"
-            return self.two_way(f"{unbox}({e[1]}) == {e[2]}", e[3], e[4], st, dest,
-                                live_after, d)
+            r = self.var_rep(e[1])
+            test = f"{e[1]} == {e[2]}" if r else f"hrc_unbox_int({e[1]}) == {e[2]}"
+            return self.two_way(test, e[3], e[4], st, dest, live_after, d)
         if kind == 'switch':
             return self.switch(e, st, dest, live_after, d)
         raise AssertionError(e)
@@ -973,12 +1073,15 @@ class Emitter:
         kind = op[0]
         args = op[2] if kind in ('call', 'con', 'prim', 'closure', 'callv') else \
             [] if kind in ('fnval', 'str') else [op[2]] if kind == 'defer' else [op[1]]
+        xr = self.var_rep(x)
+        rr = None  # the representation of rhs
         if kind == 'atom':
-            rhs = self.use(op[1], st, later, d)
+            rhs, rr = self.use(op[1], st, later, d, xr), xr
         elif kind == 'con':
             c = op[1]
             tok = self.take_token(st, c)
-            vals = [self.use(a, st, later | atom_vars(args[i + 1:]), d) for i, a in enumerate(args)]
+            vals = [self.use(a, st, later | atom_vars(args[i + 1:]), d, self.field_rep(c, i))
+                    for i, a in enumerate(args)]
             self.construct(x, c, args, vals, tok, None, d, st.known)
             rhs = None
         elif kind == 'prim' and op[1] == ':=':  # the cell is borrowed, the value moves in
@@ -986,7 +1089,7 @@ class Emitter:
         elif kind == 'prim' and op[1] == 'deref':
             rhs = f"hrc_dup(((perc_ref *){self.value(args[0])})->value)"
         elif kind == 'prim':
-            rhs = self.prim(op[1], [self.value(a) for a in args], op)
+            rhs, rr = self.prim(op[1], args, op)
         elif kind == 'str':
             lit = op[1].encode("utf-8")
             text = "".join(c if 32 <= ord(c) < 127 and c not in '"\\?' else f"\\{ord(c):03o}"
@@ -1016,17 +1119,19 @@ class Emitter:
                    f"({', '.join([x + '_f'] + vals)})")
         else:
             rhs = self.call(op[1], args, st, later, d)
+            if op[1] not in BUILTINS:
+                rr = self.result_rep(op[1])
         # a tail call: `return f(...)` with nothing left to do after it
         tail = dest is None and not self.trmc and body == ('ret', ('var', x)) and kind in ('call', 'callv') and \
             not (st.owned - {x}) and not st.tokens and (kind == 'callv' or op[1] not in BUILTINS)
         if tail:
-            self.line(d, f"return {rhs};")
+            self.line(d, f"return {self.conv(rhs, rr, self.cur_rep)};")
             return
         if kind == 'call' and op[1] in BUILTINS and op[1] not in VALUE_BUILTINS:
             self.line(d, f"{rhs};")
             rhs = "PERC_UNIT"
         if rhs is not None:
-            self.line(d, f"hrc_obj_t *{x} = {rhs};")
+            self.line(d, f"{self.decl(x)} = {self.conv(rhs, rr, xr)};")
         if x not in self.fv(body) | live_after and not self.var_heap(x):
             self.line(d, f"(void){x};")
         if self.var_heap(x):
@@ -1045,48 +1150,52 @@ class Emitter:
             return "perc_recover(rtok)"
         if name in BUILTINS:
             return BUILTINS[name](self, args)
-        f = self.funs[name][0]
+        f, params = self.funs[name][0], self.funs[name][1]
         vals = []
         if name in self.lw.recovering:  # its token: the thunk's of `defer name(...)`, else none
             vals.append("rtok" if self.thunk == ('call', name) else "HRC_NO_RECOVER")
         for i, a in enumerate(args):
             after = later | atom_vars(args[i + 1:])
+            to = self.var_rep(params[i])
             if f.params[i].borrowed:
-                vals.append(self.value(a))
+                vals.append(self.value(a, to))
             else:
-                vals.append(self.use(a, st, after, d))
+                vals.append(self.use(a, st, after, d, to))
         return f"{self.cname(name)}({', '.join(vals)})"
 
-    def prim(self, op, v, node):
+    def prim(self, op, args, node):
+        """An operator: its C expression and that expression's representation. int is a boxed
+        word (overflow-checked); int32, bool and enumerations are unboxed C scalars."""
         line = 0
-        if op in ("+", "-"):
-            return f"perc_{'add' if op == '+' else 'sub'}({v[0]}, {v[1]}, {line})"
-        if op == "+32":  # int32, in the word's high half: wraps by itself (PERC_BOX32)
-            return f"(hrc_obj_t *)((uintptr_t){v[0]} + ((uintptr_t){v[1]} - 1))"
-        if op == "-32":
-            return f"(hrc_obj_t *)((uintptr_t){v[0]} - ((uintptr_t){v[1]} - 1))"
-        if op == "*32":
-            return f"PERC_BOX32((uint32_t)PERC_UNBOX32({v[0]}) * (uint32_t)PERC_UNBOX32({v[1]}))"
-        if op in ("/32", "%32"):
-            return f"perc_div32({v[0]}, {v[1]}, {line}, {1 if op[0] == '%' else 0})"
-        if op == "neg32":
-            return f"(hrc_obj_t *)((uintptr_t)2 - (uintptr_t){v[0]})"
-        if op == "int32":
-            return f"PERC_BOX32(hrc_unbox_int({v[0]}))"
-        if op == "int":
-            return f"hrc_box_int(PERC_UNBOX32({v[0]}))"
-        if op == "*":
-            return f"perc_mul({v[0]}, {v[1]}, {line})"
-        if op in ("/", "%"):
-            return f"perc_div({v[0]}, {v[1]}, {line}, {1 if op == '%' else 0})"
-        if op == "neg":
-            return f"perc_sub(hrc_box_int(0), {v[0]}, {line})"
-        if op in ("<", "<=", ">", ">="):
-            return f"hrc_box_int((intptr_t){v[0]} {op} (intptr_t){v[1]})"  # boxing keeps order
-        if op in ("==", "!="):
-            return f"hrc_box_int({v[0]} {op} {v[1]})"
+        if op in ("+", "-", "*", "/", "%", "neg", "int32"):  # on int words
+            v = [self.value(a) for a in args]
+            if op in ("+", "-"):
+                return f"perc_{'add' if op == '+' else 'sub'}({v[0]}, {v[1]}, {line})", None
+            if op == "*":
+                return f"perc_mul({v[0]}, {v[1]}, {line})", None
+            if op in ("/", "%"):
+                return f"perc_div({v[0]}, {v[1]}, {line}, {1 if op == '%' else 0})", None
+            if op == "neg":
+                return f"perc_sub(hrc_box_int(0), {v[0]}, {line})", None
+            return f"(int32_t)(uint32_t)hrc_unbox_int({v[0]})", "int32_t"  # wraps, as Koka's
+        if op in ("+32", "-32", "*32", "/32", "%32", "neg32", "int"):  # on int32_t
+            v = [self.value(a, "int32_t") for a in args]
+            if op in ("+32", "-32", "*32"):  # wrapping: computed unsigned
+                return f"(int32_t)((uint32_t){v[0]} {op[0]} (uint32_t){v[1]})", "int32_t"
+            if op in ("/32", "%32"):
+                return f"perc_div32({v[0]}, {v[1]}, {line}, {1 if op[0] == '%' else 0})", "int32_t"
+            if op == "neg32":
+                return f"(int32_t)(0u - (uint32_t){v[0]})", "int32_t"
+            return f"hrc_box_int({v[0]})", None
         if op == "!":
-            return f"hrc_box_int({v[0]} == PERC_FALSE)"
+            return f"!{self.value(args[0], 'bool')}", "bool"
+        if op in ("<", "<=", ">", ">=", "==", "!="):
+            vars_ = [a[1] for a in args if a[0] == 'var']
+            r = self.var_rep(vars_[0]) if vars_ else None
+            v = [self.value(a, r) for a in args]
+            if r is None and op not in ("==", "!="):  # boxing keeps the order of signed words
+                return f"((intptr_t){v[0]} {op} (intptr_t){v[1]})", "bool"
+            return f"({v[0]} {op} {v[1]})", "bool"
         raise AssertionError(op)
 
     # ---- matching ----
@@ -1098,7 +1207,7 @@ class Emitter:
         for i, (c, fvars, body) in enumerate(cases):
             last = i == len(cases) - 1 and default is None
             if c.arity == 0:
-                test = f"{x} == hrc_box_int({c.index})"
+                test = f"{x} == {c.index}" if self.var_rep(x) else f"{x} == hrc_box_int({c.index})"
             elif has_scalars and one_cell:
                 test = f"!hrc_is_scalar({x})"
             elif has_scalars:
@@ -1128,7 +1237,8 @@ class Emitter:
             st.known[x] = ('scalar', c.index)  # for reuse specialisation: Red written back is kept
         for i, v in enumerate(fvars):
             if v in self.fv(body):
-                self.line(d, f"hrc_obj_t *{v} = (({s} *){x})->{self.field(c, i)};")
+                read = f"(({s} *){x})->{self.field(c, i)}"
+                self.line(d, f"{self.decl(v)} = {self.conv(read, self.field_rep(c, i), self.var_rep(v))};")
         if c.arity > 0:
             st.pending.append((x, c, fvars))
         self.expr(body, st, dest, live_after, d)
@@ -1257,6 +1367,7 @@ BUILTINS = {  # named with a %, apart from the program's functions; their argume
 }
 VALUE_BUILTINS = {"%show", "%concat", "%str-eq", "%str-ne", "%ref", "%reuse-count", "%live-objects", "%counting", "%panic", "%recover", "%arg",
                   "%spawn", "%join"}
+SCALAR_BYTES = {None: 8, "int32_t": 4, "bool": 1, "uint8_t": 1}  # a field's bytes, by representation
 OPEN_MAX = 8  # open-coded defer slots (hrc_defer.h's HRC_OPEN_MAX)
 
 
