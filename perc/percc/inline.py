@@ -52,65 +52,11 @@ def calls(e, out):
     return out
 
 
-class Inliner:
-    def __init__(self, lowering, funs, frames):
-        self.lw, self.funs, self.frames = lowering, funs, frames
-        graph = {n: calls(b, set()) for n, (_, _, b) in funs.items()}
-        for name, cparams, params, body in lowering.lambdas:
-            graph[name] = calls(body, set())
-        self.recursive = {n for n in graph if self.reaches(graph, n, n)}
+class Renamer:
+    """Copies of IR with fresh names for every variable they bind (specialize.py uses it too)."""
 
-    @staticmethod
-    def reaches(graph, start, goal):
-        seen, todo = set(), list(graph.get(start, ()))
-        while todo:
-            n = todo.pop()
-            if n == goal:
-                return True
-            if n in seen or n not in graph:
-                continue
-            seen.add(n)
-            todo.extend(graph[n])
-        return False
-
-    def candidate(self, name, limit):
-        if name not in self.funs or name in self.recursive or name in self.frames or name == "main" \
-                or name in self.lw.recovering:  # its recover token is its own
-            return None
-        f, params, body = self.funs[name]
-        return (params, body) if size(body) <= limit else None
-
-    def run(self):
-        for name in list(self.funs):
-            f, params, body = self.funs[name]
-            self.funs[name] = (f, params, self.expr(body))
-        self.lw.lambdas = [(n, c, p, self.expr(b)) for n, c, p, b in self.lw.lambdas]
-
-    def expr(self, e):
-        kind = e[0]
-        if kind == 'let':
-            x, op, body = e[1], e[2], e[3]
-            if op[0] == 'call':
-                tail = body == ('ret', ('var', x))
-                cand = self.candidate(op[1], TAIL_LIMIT if tail else SMALL_LIMIT)
-                if cand is not None:
-                    params, cbody = cand
-                    copy = self.instantiate(params, cbody, op[2])
-                    copy = self.expr(copy)
-                    if tail:
-                        return copy
-                    return ('letx', x, copy, self.expr(body))
-            return ('let', x, op, self.expr(body))
-        if kind == 'letx':
-            return ('letx', e[1], self.expr(e[2]), self.expr(e[3]))
-        if kind == 'if':
-            return ('if', e[1], self.expr(e[2]), self.expr(e[3]))
-        if kind == 'ifint':
-            return ('ifint', e[1], e[2], self.expr(e[3]), self.expr(e[4]))
-        if kind == 'switch':
-            return ('switch', e[1], e[2], [(c, fv, self.expr(b)) for c, fv, b in e[3]],
-                    self.expr(e[4]) if e[4] is not None else None)
-        return e
+    def __init__(self, lowering):
+        self.lw = lowering
 
     def instantiate(self, params, body, args):
         """The callee's body with its parameters bound to the arguments and every variable it
@@ -173,4 +119,66 @@ class Inliner:
                 cases.append((c, nf, self.rename(b, r2)))
             return ('switch', ren.get(e[1], e[1]), e[2], cases,
                     self.rename(e[4], ren) if e[4] is not None else None)
+        return e
+
+
+class Inliner(Renamer):
+    def __init__(self, lowering, funs, frames):
+        super().__init__(lowering)
+        self.funs, self.frames = funs, frames
+        graph = {n: calls(b, set()) for n, (_, _, b) in funs.items()}
+        for name, cparams, params, body in lowering.lambdas:
+            graph[name] = calls(body, set())
+        self.recursive = {n for n in graph if self.reaches(graph, n, n)}
+
+    @staticmethod
+    def reaches(graph, start, goal):
+        seen, todo = set(), list(graph.get(start, ()))
+        while todo:
+            n = todo.pop()
+            if n == goal:
+                return True
+            if n in seen or n not in graph:
+                continue
+            seen.add(n)
+            todo.extend(graph[n])
+        return False
+
+    def candidate(self, name, limit):
+        if name not in self.funs or name in self.recursive or name in self.frames or name == "main" \
+                or name in self.lw.recovering:  # its recover token is its own
+            return None
+        f, params, body = self.funs[name]
+        return (params, body) if size(body) <= limit else None
+
+    def run(self):
+        for name in list(self.funs):
+            f, params, body = self.funs[name]
+            self.funs[name] = (f, params, self.expr(body))
+        self.lw.lambdas = [(n, c, p, self.expr(b)) for n, c, p, b in self.lw.lambdas]
+
+    def expr(self, e):
+        kind = e[0]
+        if kind == 'let':
+            x, op, body = e[1], e[2], e[3]
+            if op[0] == 'call':
+                tail = body == ('ret', ('var', x))
+                cand = self.candidate(op[1], TAIL_LIMIT if tail else SMALL_LIMIT)
+                if cand is not None:
+                    params, cbody = cand
+                    copy = self.instantiate(params, cbody, op[2])
+                    copy = self.expr(copy)
+                    if tail:
+                        return copy
+                    return ('letx', x, copy, self.expr(body))
+            return ('let', x, op, self.expr(body))
+        if kind == 'letx':
+            return ('letx', e[1], self.expr(e[2]), self.expr(e[3]))
+        if kind == 'if':
+            return ('if', e[1], self.expr(e[2]), self.expr(e[3]))
+        if kind == 'ifint':
+            return ('ifint', e[1], e[2], self.expr(e[3]), self.expr(e[4]))
+        if kind == 'switch':
+            return ('switch', e[1], e[2], [(c, fv, self.expr(b)) for c, fv, b in e[3]],
+                    self.expr(e[4]) if e[4] is not None else None)
         return e
