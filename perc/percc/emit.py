@@ -1054,9 +1054,16 @@ class Emitter:
         raise AssertionError(e)
 
     def two_way(self, test, yes, no, st, dest, live_after, d):
-        """if (test) yes else no, each branch with its own copy of the ownership state."""
+        """if (test) yes else no, each branch with its own copy of the ownership state. In tail
+        position (every path returns) the else branch follows the if's block: gcc's partial
+        inliner then splits the early return off as a C programmer's `if (d == 0) return
+        Leaf;` (binary-trees' make: 16 against 12 instructions per node with the else)."""
         self.line(d, f"if ({test}) {{")
         self.branch(yes, st.copy(), dest, live_after, d + 1)
+        if dest is None:
+            self.line(d, "}")
+            self.branch(no, st.copy(), dest, live_after, d)
+            return
         self.line(d, "} else {")
         self.branch(no, st.copy(), dest, live_after, d + 1)
         self.line(d, "}")
@@ -1169,6 +1176,9 @@ class Emitter:
         """An operator: its C expression and that expression's representation. int is a boxed
         word (overflow-checked); int32, bool and enumerations are unboxed C scalars."""
         line = 0
+        if op == "int32" and args[0][0] == 'int':  # a literal: folded here, so that gcc's
+            n = (args[0][1] + 2**31) % 2**32 - 2**31  # inliner sizes the function without it
+            return f"((int32_t){n})", "int32_t"
         if op in ("+", "-", "*", "/", "%", "neg", "int32"):  # on int words
             v = [self.value(a) for a in args]
             if op in ("+", "-"):
