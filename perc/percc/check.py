@@ -80,9 +80,10 @@ class Constructor:
     """A constructor: its type, index among its type's constructors, field types (in terms of
     the type's parameters, TVar placeholders), and field names."""
 
-    def __init__(self, name, dtype, index, field_types, field_names):
+    def __init__(self, name, dtype, index, field_types, field_names, mutable=None):
         self.name, self.dtype, self.index = name, dtype, index
         self.field_types, self.field_names = field_types, field_names
+        self.mutable = mutable or [False] * len(field_types)  # fields `x.f := v` assigns
 
     @property
     def arity(self):
@@ -162,6 +163,7 @@ class Checker:
         self.path = path
         self.types = {}   # name -> DataType
         self.cons = {}    # name -> Constructor
+        self.mutable_fields = {}  # field name -> [(Constructor, index)] of the mutable fields
         self.funs = {}    # name -> Scheme (annotated) or monotype (being inferred)
         self.decls = {}   # name -> FunDecl
         for name, ty in (("int", INT), ("bool", BOOL), ("string", STRING), ("unit", UNIT)):
@@ -177,10 +179,13 @@ class Checker:
         raise CompileError(self.path, node.line, node.col, msg, text)
 
     def add_cons(self, dt, cons):
-        for i, (name, tys, names) in enumerate(cons):
-            c = Constructor(name, dt, i, tys, names)
+        for i, (name, tys, names, *mutable) in enumerate(cons):
+            c = Constructor(name, dt, i, tys, names, mutable[0] if mutable else None)
             dt.cons.append(c)
             self.cons[name] = c
+            for j, m in enumerate(c.mutable):
+                if m:
+                    self.mutable_fields.setdefault(names[j], []).append((c, j))
 
     # ---- type expressions ----
     def type_of(self, te, tparams):
@@ -245,8 +250,8 @@ class Checker:
                 for c in d.cons:
                     if c.name in self.cons:
                         self.error(c, "constructor declared twice", c.name)
-                    cons.append((c.name, [self.type_of(t, tparams) for _, t in c.fields],
-                                 [n for n, _ in c.fields]))
+                    cons.append((c.name, [self.type_of(t, tparams) for _, t, _ in c.fields],
+                                 [n for n, _, _ in c.fields], [m for _, _, m in c.fields]))
                 self.add_cons(dt, cons)
         funs = [d for d in decls if isinstance(d, ast.FunDecl)]
         for f in funs:
@@ -408,8 +413,46 @@ class Checker:
         for sub, t in zip(p.args, sts):
             self.pattern(sub, t, env)
 
+    def field_target(self, e, env):
+        """The (constructor, field index) that `x.f := v` assigns when e, its left side, is
+        `x.f` naming a mutable field (and f is no function or variable), else None."""
+        if not (isinstance(e, ast.Call) and isinstance(e.fn, ast.Var) and len(e.args) == 1):
+            return None
+        f = e.fn.name
+        if (f in env and isinstance(prune(env[f]), TFn)) or (f not in env and (f in self.funs or f in BUILTIN_FUNS)):
+            return None  # x.f(...) calls a function f
+        if f not in self.mutable_fields:
+            if any(f in c.field_names for c in self.cons.values()):
+                self.error(e.fn, "only a field declared `mutable` can be assigned", f)
+            return None
+        return self.mutable_fields[f]
+
+    def set_field(self, e, env):
+        """x.f := v: x is a value of a type with a mutable field f (the one of x's type when
+        several types have one), v of f's field type; the result is unit."""
+        targets = self.field_target(e.args[0], env)
+        obj, value = e.args[0].args[0], e.args[1]
+        t = prune(self.infer(obj, env))
+        if len(targets) > 1:
+            mine = [x for x in targets if isinstance(t, TCon) and x[0].dtype.name == t.name]
+            if len(mine) != 1:
+                self.error(e.args[0].fn, "several types have a mutable field of this name and "
+                           "the value's type does not say which (annotate it)", e.args[0].fn.name)
+            targets = mine
+        c, i = targets[0]
+        e.op, e.field = "setfield", (c, i)
+        tvars = [TVar() for _ in c.dtype.params]
+        subst = dict(zip(c.dtype.tvars, tvars)) if hasattr(c.dtype, "tvars") else {}
+        self.unify(TCon(c.dtype.name, tvars), t, obj, f"the value whose `{c.field_names[i]}` is set")
+        self.unify(substitute(c.field_types[i], subst), self.infer(value, env), value,
+                   f"the value assigned to `{c.field_names[i]}`")
+        e.args[0].ty = UNIT  # the `x.f` node is not an expression of its own
+        return UNIT
+
     def prim(self, e, env):
         op = e.op
+        if op == ":=" and self.field_target(e.args[0], env) is not None:
+            return self.set_field(e, env)
         args = [self.infer(a, env) for a in e.args]
         if op == "++":
             for a, t in zip(e.args, args):

@@ -495,7 +495,7 @@ class Emitter:
                 return True
             if op[0] == 'defer' and op[2] == a:
                 return True
-            if op[0] == 'prim' and op[1] == ':=' and op[2][1] == a:
+            if op[0] == 'prim' and (op[1] == ':=' or isinstance(op[1], tuple)) and op[2][1] == a:
                 return True
             if op[0] == 'call' and op[1] not in BUILTINS:
                 f = self.funs[op[1]][0]
@@ -935,7 +935,7 @@ class Emitter:
         size check are gone (rbtree's balance cases)."""
         s = self.struct(c)
         known = known or {}
-        flags = "0" if may_cycle(self.lw.types[x]) else "HRC_FLAG_ACYCLIC"
+        flags = "0" if may_cycle(self.lw.types[x], self.checker.types) else "HRC_FLAG_ACYCLIC"
         vals = [flags] + vals
         if tok is None:
             self.line(d, f"hrc_obj_t *{x} = new_{s}({', '.join(['HRC_NO_REUSE'] + vals)});")
@@ -1095,6 +1095,8 @@ class Emitter:
             rhs = None
         elif kind == 'prim' and op[1] == ':=':  # the cell is borrowed, the value moves in
             rhs = f"perc_ref_set({self.value(args[0])}, {self.use(args[1], st, later, d)})"
+        elif kind == 'prim' and isinstance(op[1], tuple):  # x.f := v
+            rhs = self.set_field(op[1][1], op[1][2], args, st, later, d)
         elif kind == 'prim' and op[1] == 'deref':
             rhs = f"hrc_dup(((perc_ref *){self.value(args[0])})->value)"
         elif kind == 'prim':
@@ -1147,6 +1149,31 @@ class Emitter:
             st.owned.add(x)
         self.drop_dead(st, self.fv(body) | live_after, d)
         self.expr(body, st, dest, live_after, d)
+
+    def set_field(self, c, i, args, st, later, d):
+        """x.f := v on a mutable field: x borrowed (a panic unless it is c), v moved in, the
+        old value dropped after the store."""
+        obj = self.value(args[0])
+        val = self.use(args[1], st, later, d, self.field_rep(c, i))
+        cells = [k for k in c.dtype.cons if k.arity > 0]
+        test = None
+        if len(cells) > 1:
+            test = f"{obj}->tag != {c.index}"
+        if len(cells) < len(c.dtype.cons):
+            test = f"hrc_is_scalar({obj})" + (f" || {test}" if test else "")
+        if test:
+            what = f"field {c.field_names[i]} of a value that is not {c.name}"
+            self.line(d, f'if (HRC_UNLIKELY({test})) perc_fail("{what}", 0);')
+        place = f"(({self.struct(c)} *){obj})->{self.field(c, i)}"
+        if self.heap(c.field_types[i]):
+            self.ntok += 1
+            old = f"old_{self.ntok}"
+            self.line(d, f"hrc_obj_t *{old} = {place};")
+            self.line(d, f"{place} = {val};")
+            self.line(d, f"hrc_drop({old});")
+        else:
+            self.line(d, f"{place} = {val};")
+        return "PERC_UNIT"
 
     def call(self, name, args, st, later, d):
         if name == "%ref":  # the value moves into the new cell
@@ -1295,8 +1322,12 @@ class Emitter:
                 for v in used:
                     self.line(d, f"hrc_dup({v});")
                 st.owned |= set(used)
-            else:
-                st.borrowed |= set(used)
+            else:  # a mutable field's value is owned: an assignment may drop it meanwhile
+                mut = [v for i, v in heap if v in live and c.mutable[i]]
+                for v in mut:
+                    self.line(d, f"hrc_dup({v});")
+                st.owned |= set(mut)
+                st.borrowed |= set(used) - set(mut)
         self.drop_dead(st, self.fv(e) | live_after, d)
         self.free_tokens(st, e, d)
 

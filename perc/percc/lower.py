@@ -23,7 +23,7 @@ knows whether it may hold a reference (`heap`). Nested patterns compile to neste
 a compile error naming it.
 """
 from . import ast
-from .check import BOOL, UNIT as UNIT_T, TCon, TFn, prune
+from .check import BOOL, UNIT as UNIT_T, TCon, TFn, TVar, prune
 from .errors import CompileError
 
 
@@ -142,6 +142,10 @@ class Lowering:
                 return self.expr(cond, env, k)
             if e.op == "++":  # a built-in call: borrows both strings
                 return self.atoms(e.args, env, lambda xs: self.bind(('call', '%concat', xs), e.ty, "s", k))
+            if e.op == "setfield":  # x.f := v: x borrowed, v moved into the field
+                c, i = e.field
+                return self.atoms([e.args[0].args[0], e.args[1]], env,
+                                  lambda xs: self.bind(('prim', ('setfield', c, i), xs), e.ty, "u", k))
             if e.op in ("str==", "str!="):  # so does string comparison
                 name = '%str-eq' if e.op == "str==" else '%str-ne'
                 return self.atoms(e.args, env, lambda xs: self.bind(('call', name, xs), e.ty, "p", k))
@@ -433,13 +437,26 @@ def pattern_names(p):
     return set()
 
 
-def may_cycle(t):
+def may_cycle(t, types=None, seen=None):
     """Whether a value of type t may reach a mutable cell (so a cycle may pass through it):
-    references, functions (closures capture anything), and types not known here."""
+    references, data types with a mutable field or whose fields may reach one, functions
+    (closures capture anything), and types not known here. types: the program's data types
+    (the checker's), to look into their fields; seen: the data types being looked into, whose
+    own parameters are t's arguments (looked at already)."""
     t = prune(t)
-    if isinstance(t, TCon):
-        return t.name == "ref" or any(may_cycle(a) for a in t.args)
-    return True
+    if isinstance(t, TVar):
+        return seen is None
+    if not isinstance(t, TCon):
+        return True
+    if t.name == "ref" or any(may_cycle(a, types, seen) for a in t.args):
+        return True
+    dt = (types or {}).get(t.name)
+    seen = seen or set()
+    if dt is None or t.name in seen:
+        return False
+    seen = seen | {t.name}
+    return any(any(c.mutable) or any(may_cycle(ft, types, seen) for ft in c.field_types)
+               for c in dt.cons)
 
 
 def lower_program(path, checker, decls):

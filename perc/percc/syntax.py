@@ -212,14 +212,21 @@ class Parser:
         return ast.TypeDecl(name, params, cons, kw.line, kw.col)
 
     def field(self):
-        """`name : type`, `: type` or just `type`."""
+        """`name : type`, `: type` or just `type`; `mutable name : type` is a field that
+        `x.name := v` assigns (OCaml's mutable fields: cycles without a `ref` cell)."""
+        if self.peek().kind == "ident" and self.peek().text == "mutable" and \
+                self.peek(1).kind == "ident" and self.peek(2).text == ":":
+            self.next()
+            name = self.next().text
+            self.next()
+            return (name, self.type_expr(), True)
         if self.peek().kind == "ident" and self.peek(1).text == ":":
             name = self.next().text
             self.next()
-            return (name, self.type_expr())
+            return (name, self.type_expr(), False)
         if self.at(":"):  # Koka's anonymous field, `Var( : int )`
             self.next()
-        return (None, self.type_expr())
+        return (None, self.type_expr(), False)
 
     def type_expr(self):
         t = self.peek()
