@@ -963,10 +963,20 @@ class Emitter:
         self.line(d + 1, f"{x} = new_{s}({', '.join(['HRC_NO_REUSE'] + vals)});")
         self.line(d, "}")
 
+    @staticmethod
+    def dup(v, st):
+        """Dup v: without the scalar test when v is known to be a heap object (Koka's
+        kk_datatype_ptr_dup)."""
+        return f"hrc_obj_dup({v})" if v in st.shape else f"hrc_dup({v})"
+
+    @staticmethod
+    def drop(v, st):
+        return f"hrc_obj_drop({v});" if v in st.shape else f"hrc_drop({v});"
+
     def drop_dead(self, st, live, d):
         live = live | {p[0] for p in st.pending}  # cells whose tests are not done yet
         for v in sorted(st.owned - live):
-            self.line(d, f"hrc_drop({v});")
+            self.line(d, self.drop(v, st))
             st.owned.discard(v)
 
     def free_tokens(self, st, rest, d):
@@ -984,7 +994,7 @@ class Emitter:
             return self.value(a, to)
         v = a[1]
         if v in st.borrowed or v in later:
-            return self.unbox(f"hrc_dup({v})", to)
+            return self.unbox(self.dup(v, st), to)
         st.owned.discard(v)
         return self.unbox(v, to)  # a word whose type is a variable, here a scalar
 
@@ -1040,7 +1050,7 @@ class Emitter:
             if self.var_heap(x):
                 st.owned.add(x)
             if x not in self.fv(body) | live_after and self.var_heap(x):
-                self.line(d, f"hrc_drop({x});")
+                self.line(d, self.drop(x, st))
                 st.owned.discard(x)
             return self.expr(body, st, dest, live_after, d)
         if kind == 'if':
@@ -1084,6 +1094,8 @@ class Emitter:
             [] if kind in ('fnval', 'str') else [op[2]] if kind == 'defer' else [op[1]]
         xr = self.var_rep(x)
         rr = None  # the representation of rhs
+        if kind in ('closure', 'str', 'fnval'):
+            st.shape[x] = 'obj'
         if kind == 'atom':
             rhs, rr = self.use(op[1], st, later, d, xr), xr
         elif kind == 'con':
@@ -1092,6 +1104,7 @@ class Emitter:
             vals = [self.use(a, st, later | atom_vars(args[i + 1:]), d, self.field_rep(c, i))
                     for i, a in enumerate(args)]
             self.construct(x, c, args, vals, tok, None, d, st.known)
+            st.shape[x] = c
             rhs = None
         elif kind == 'prim' and op[1] == ':=':  # the cell is borrowed, the value moves in
             rhs = f"perc_ref_set({self.value(args[0])}, {self.use(args[1], st, later, d)})"
@@ -1151,19 +1164,22 @@ class Emitter:
         self.expr(body, st, dest, live_after, d)
 
     def set_field(self, c, i, args, st, later, d):
-        """x.f := v on a mutable field: x borrowed (a panic unless it is c), v moved in, the
-        old value dropped after the store."""
+        """x.f := v on a mutable field: x borrowed (a panic unless it is c, unless known), v
+        moved in, the old value dropped after the store."""
         obj = self.value(args[0])
         val = self.use(args[1], st, later, d, self.field_rep(c, i))
-        cells = [k for k in c.dtype.cons if k.arity > 0]
+        cells = [] if args[0][0] == 'var' and st.shape.get(args[0][1]) is c else \
+            [k for k in c.dtype.cons if k.arity > 0]
         test = None
         if len(cells) > 1:
             test = f"{obj}->tag != {c.index}"
-        if len(cells) < len(c.dtype.cons):
+        if cells and len(cells) < len(c.dtype.cons):
             test = f"hrc_is_scalar({obj})" + (f" || {test}" if test else "")
         if test:
             what = f"field {c.field_names[i]} of a value that is not {c.name}"
             self.line(d, f'if (HRC_UNLIKELY({test})) perc_fail("{what}", 0);')
+        if args[0][0] == 'var':
+            st.shape[args[0][1]] = c  # tested (or known): a c from here on
         place = f"(({self.struct(c)} *){obj})->{self.field(c, i)}"
         if self.heap(c.field_types[i]):
             self.ntok += 1
@@ -1280,6 +1296,7 @@ class Emitter:
                 self.line(d, f"{self.decl(v)} = {self.conv(read, self.field_rep(c, i), self.var_rep(v))};")
         if c.arity > 0:
             st.pending.append((x, c, fvars))
+            st.shape[x] = c
         self.expr(body, st, dest, live_after, d)
 
     def flush(self, e, st, live_after, d):
@@ -1336,12 +1353,14 @@ class State:
     def __init__(self):
         self.owned, self.borrowed, self.tokens, self.pending = set(), set(), [], []
         self.known = {}  # variables a test showed to be a given nullary constructor
+        self.shape = {}  # variables known to hold a heap object: its constructor, or 'obj'
 
     def copy(self):
         s = State()
         s.owned, s.borrowed, s.tokens = set(self.owned), set(self.borrowed), list(self.tokens)
         s.pending = list(self.pending)
         s.known = dict(self.known)
+        s.shape = dict(self.shape)
         return s
 
 
