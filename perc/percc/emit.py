@@ -1237,6 +1237,8 @@ class Emitter:
             v = [self.value(a, "int32_t") for a in args]
             if op in ("+32", "-32", "*32"):  # wrapping: computed unsigned
                 return f"(int32_t)((uint32_t){v[0]} {op[0]} (uint32_t){v[1]})", "int32_t"
+            if op in ("/32", "%32") and args[1][0] in ('int', 'int32') and args[1][1] not in (0, -1):
+                return f"(int32_t)({v[0]} {op[0]} {v[1]})", "int32_t"  # a constant divisor: C's own
             if op in ("/32", "%32"):
                 return f"perc_div32({v[0]}, {v[1]}, {line}, {1 if op[0] == '%' else 0})", "int32_t"
             if op == "neg32":
@@ -1380,9 +1382,16 @@ def op_vars(op):
     return atom_vars([op[1]])
 
 
+def atom_type(em, a):
+    """The type of an atom: its variable's, or an int32 literal's."""
+    if a[0] == 'var':
+        return prune(em.lw.types[a[1]])
+    return TCon("int32") if a[0] == 'int32' else None
+
+
 def println(em, args, newline=True):
     a = args[0]
-    t = prune(em.lw.types[a[1]]) if a[0] == 'var' else None
+    t = atom_type(em, a)
     v = em.value(a)
     nl = "\\n" if newline else ""
     if isinstance(t, TCon) and t.name == "int32":
@@ -1400,7 +1409,7 @@ def println(em, args, newline=True):
 
 def show(em, args):
     a = args[0]
-    t = prune(em.lw.types[a[1]]) if a[0] == 'var' else None
+    t = atom_type(em, a)
     v = em.value(a)
     if isinstance(t, TCon) and t.name == "bool":
         return f'&hrc_bytes_from({v} == PERC_TRUE ? "True" : "False", {v} == PERC_TRUE ? 4 : 5)->header'

@@ -109,6 +109,8 @@ class Lowering:
             name = e.fn.name
             if name == "recover" and isinstance(e.fn.fun, str):  # Go: nil unless deferred
                 self.recovers_here = True
+            if name == "int32" and isinstance(e.fn.fun, str) and isinstance(e.args[0], ast.Int):
+                return k(('int32', (e.args[0].value + 2**31) % 2**32 - 2**31))  # `10.int32`: a literal
             if name in NUMBER_BUILTINS and isinstance(e.fn.fun, str):  # inline arithmetic
                 op, arg = NUMBER_BUILTINS[name]
                 t = prune(e.args[0].ty)
