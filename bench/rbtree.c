@@ -20,7 +20,9 @@
  *
  * Representation (what a compiler emitting C structs picks for `Node(color, left, key:int32,
  * value:bool, right)`): the two children are the scanned fields; key, color and value pack into
- * one scalar word, so a node is 32 bytes. Leaf is the boxed scalar 0.
+ * one scalar word, so a node is 32 bytes. Leaf is the boxed scalar 0. Koka's rbtree-ck.kk has
+ * `key : int`: built with -DRBTREE_INT_KEYS (the rbtree-ck executables) the key is a word of
+ * its own, as Koka's small integer is, and a node 40 bytes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,10 +35,16 @@ enum { RED = 0, BLACK = 1 };
 #define LEAF hrc_box_int(0)
 #define NIL hrc_box_int(0)
 
+#ifdef RBTREE_INT_KEYS
+typedef intptr_t rb_key_t; /* Koka's int (rbtree-ck.kk): a word */
+#else
+typedef int32_t rb_key_t; /* Koka's int32 (rbtree.kk) */
+#endif
+
 typedef struct node_s {
   hrc_obj_t header;
   hrc_obj_t *left, *right;
-  int32_t key;
+  rb_key_t key;
   uint8_t color, value;
 } node_t;
 
@@ -48,7 +56,7 @@ typedef struct cons_s {
 #define N(t) ((node_t *)(t))
 
 /* A fresh Node(color, l, k, v, r): the allocation when no token serves. */
-static inline node_t *fresh(int color, hrc_obj_t *l, int32_t k, int v, hrc_obj_t *r) {
+static inline node_t *fresh(int color, hrc_obj_t *l, rb_key_t k, int v, hrc_obj_t *r) {
   node_t *n = (node_t *)hrc_alloc_acyclic(sizeof(node_t), NODE, 2);
   n->left = l;
   n->right = r;
@@ -92,21 +100,21 @@ static inline int is_red(hrc_obj_t *t) { return !hrc_is_scalar(t) && N(t)->color
 /* balance-left(l, k, v, r) inlined where ins calls it, Black node's token in hand: tok is the
  * cell of the Black node Node(Black, _, k, v, r) that ins matched, whose colour, key, value and
  * right child the Node(Black, _, k, v, r) built here keeps. l is ins' result: a node. */
-static inline hrc_obj_t *balance_left(hrc_reuse_t tok, hrc_obj_t *l, int32_t k, int v,
+static inline hrc_obj_t *balance_left(hrc_reuse_t tok, hrc_obj_t *l, rb_key_t k, int v,
                                       hrc_obj_t *r) {
   if (hrc_is_scalar(l)) { /* Leaf -> Leaf */
     hrc_reuse_free(tok);
     hrc_drop(r);
     return LEAF;
   }
-  int32_t ky = N(l)->key;
+  rb_key_t ky = N(l)->key;
   int vy = N(l)->value;
   hrc_obj_t *a, *b, *inner, *y;
   if (is_red(N(l)->left)) {
     /* Node(_, Node(Red, a, kx, vx, b), ky, vy, y)
      *   -> Node(Red, Node(Black, a, kx, vx, b), ky, vy, Node(Black, y, k, v, r)) */
     hrc_reuse_t t1 = open_node(l, &inner, &y);
-    int32_t kx = N(inner)->key;
+    rb_key_t kx = N(inner)->key;
     int vx = N(inner)->value;
     hrc_reuse_t t2 = open_node(inner, &a, &b);
     SAME_OR_FRESH(n2, t2, BLACK, a, kx, vx, b) { n2->color = BLACK; }
@@ -122,7 +130,7 @@ static inline hrc_obj_t *balance_left(hrc_reuse_t tok, hrc_obj_t *l, int32_t k, 
     /* Node(_, y, ky, vy, Node(Red, a, kx, vx, b))
      *   -> Node(Red, Node(Black, y, ky, vy, a), kx, vx, Node(Black, b, k, v, r)) */
     hrc_reuse_t t1 = open_node(l, &y, &inner);
-    int32_t kx = N(inner)->key;
+    rb_key_t kx = N(inner)->key;
     int vx = N(inner)->value;
     hrc_reuse_t t2 = open_node(inner, &a, &b);
     SAME_OR_FRESH(n1, t1, BLACK, y, ky, vy, a) {
@@ -145,21 +153,21 @@ static inline hrc_obj_t *balance_left(hrc_reuse_t tok, hrc_obj_t *l, int32_t k, 
 
 /* balance-right(l, k, v, r) inlined into ins the same way: tok is the cell of the Black node
  * Node(Black, l, k, v, _), whose colour, left child, key and value stay. */
-static inline hrc_obj_t *balance_right(hrc_reuse_t tok, hrc_obj_t *l, int32_t k, int v,
+static inline hrc_obj_t *balance_right(hrc_reuse_t tok, hrc_obj_t *l, rb_key_t k, int v,
                                        hrc_obj_t *r) {
   if (hrc_is_scalar(r)) { /* Leaf -> Leaf */
     hrc_reuse_free(tok);
     hrc_drop(l);
     return LEAF;
   }
-  int32_t ky = N(r)->key;
+  rb_key_t ky = N(r)->key;
   int vy = N(r)->value;
   hrc_obj_t *a, *b, *inner, *x, *y;
   if (is_red(N(r)->left)) {
     /* Node(_, Node(Red, x, kx, vx, a), ky, vy, y)
      *   -> Node(Red, Node(Black, l, k, v, x), kx, vx, Node(Black, a, ky, vy, y)) */
     hrc_reuse_t t1 = open_node(r, &inner, &y);
-    int32_t kx = N(inner)->key;
+    rb_key_t kx = N(inner)->key;
     int vx = N(inner)->value;
     hrc_reuse_t t2 = open_node(inner, &x, &a);
     SAME_OR_FRESH(n0, tok, BLACK, l, k, v, x) { n0->right = x; }
@@ -177,7 +185,7 @@ static inline hrc_obj_t *balance_right(hrc_reuse_t tok, hrc_obj_t *l, int32_t k,
     /* Node(_, x, ky, vy, Node(Red, a, kz, vz, b))
      *   -> Node(Red, Node(Black, l, k, v, x), ky, vy, Node(Black, a, kz, vz, b)) */
     hrc_reuse_t t1 = open_node(r, &x, &inner);
-    int32_t kz = N(inner)->key;
+    rb_key_t kz = N(inner)->key;
     int vz = N(inner)->value;
     hrc_reuse_t t2 = open_node(inner, &a, &b);
     SAME_OR_FRESH(n0, tok, BLACK, l, k, v, x) { n0->right = x; }
@@ -200,13 +208,13 @@ static inline hrc_obj_t *balance_right(hrc_reuse_t tok, hrc_obj_t *l, int32_t k,
  * the way down go into the context acc with the child still to come as its hole, so the
  * descent is a loop; only the balancing branches, whose recursive call is an argument of
  * balance, recurse. */
-static hrc_obj_t *ins(hrc_obj_t *t, int32_t k, int v) {
+static hrc_obj_t *ins(hrc_obj_t *t, rb_key_t k, int v) {
   hrc_ctx_t acc = hrc_ctx_empty();
   for (;;) {
     if (hrc_is_scalar(t)) /* Leaf -> Node(Red, Leaf, k, v, Leaf) */
       return hrc_ctx_apply(acc, &fresh(RED, LEAF, k, v, LEAF)->header);
     int color = N(t)->color;
-    int32_t kx = N(t)->key;
+    rb_key_t kx = N(t)->key;
     int vx = N(t)->value;
     hrc_obj_t *l, *r;
     hrc_reuse_t tok = open_node(t, &l, &r);
@@ -236,7 +244,7 @@ static hrc_obj_t *ins(hrc_obj_t *t, int32_t k, int v) {
 /* fun set-black(t) */
 static hrc_obj_t *set_black(hrc_obj_t *t) {
   if (hrc_is_scalar(t)) return t;
-  int32_t k = N(t)->key;
+  rb_key_t k = N(t)->key;
   int v = N(t)->value;
   hrc_obj_t *l, *r;
   hrc_reuse_t tok = open_node(t, &l, &r);
@@ -245,7 +253,7 @@ static hrc_obj_t *set_black(hrc_obj_t *t) {
 }
 
 /* fun insert(t, k, v) = ins(t, k, v).set-black */
-static hrc_obj_t *insert(hrc_obj_t *t, int32_t k, int v) { return set_black(ins(t, k, v)); }
+static hrc_obj_t *insert(hrc_obj_t *t, rb_key_t k, int v) { return set_black(ins(t, k, v)); }
 
 /* fun fold(^t, acc) counting the true values (the fold with its lambda specialised). */
 static long count_true(hrc_obj_t *t, long acc) {
@@ -273,7 +281,7 @@ int main(int argc, char **argv) {
   bench_start();
   hrc_obj_t *t = LEAF, *kept = NIL;
   for (long i = n; i > 0; i--) { /* make-tree-aux, a tail call: a loop */
-    int32_t k = (int32_t)(i - 1);
+    rb_key_t k = (rb_key_t)(i - 1);
     t = insert(t, k, k % 10 == 0);
     if (freq > 0 && k % freq == 0) kept = Cons(hrc_dup(t), kept);
   }

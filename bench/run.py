@@ -37,7 +37,7 @@ MODES = ["rc", "gc", "gc-matched", "hybrid"]
 # whatever --full says, so counts compare across runs and with bench/instructions-baseline.json)
 SUITE = [
     ("rbtree", "rbtree", ["1000000"], ["4200000"], MODES, 420000, ["420000"]),
-    ("rbtree-ck", "rbtree", ["1000000", "5"], ["4200000", "5"], MODES, 420000, ["420000", "5"]),
+    ("rbtree-ck", "rbtree-ck", ["1000000", "5"], ["4200000", "5"], MODES, 420000, ["420000", "5"]),
     ("rbtree-ck-perc", "rbtree-ck-perc", ["1000000", "5"], ["4200000", "5"], MODES, 420000, ["420000", "5"]),
     ("rbtree-fip", "rbtree-fip", ["1000000"], ["4200000"], MODES, 420000, ["420000"]),
     ("rbtree-perc", "rbtree-perc", ["1000000"], ["4200000"], MODES, 420000, ["420000"]),
