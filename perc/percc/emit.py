@@ -249,6 +249,7 @@ class Emitter:
         return None
 
     def var_rep(self, v):
+        """How variable v is held: its type's scalar representation, or None (a word)."""
         return self.rep(self.lw.types[v])
 
     @staticmethod
@@ -292,6 +293,7 @@ class Emitter:
         return f"(uint8_t)hrc_unbox_int({e})"
 
     def conv(self, e, frm, to):
+        """C expression e of representation frm as representation to."""
         if frm == to:
             return e
         if frm is None:
@@ -299,7 +301,6 @@ class Emitter:
         if to is None:
             return self.box(e, frm)
         raise AssertionError((e, frm, to))
-
 
     @staticmethod
     def cname(name):
@@ -971,6 +972,7 @@ class Emitter:
 
     @staticmethod
     def drop(v, st):
+        """Drop v, as dup does."""
         return f"hrc_obj_drop({v});" if v in st.shape else f"hrc_drop({v});"
 
     def drop_dead(self, st, live, d):
