@@ -3,8 +3,9 @@
  * Cycles of every shape are reclaimed by a forced collection (checked with bdwgc's
  * disappearing links, which it clears when it reclaims the object, and by a bounded heap);
  * in hybrid, unique garbage goes back to the caches before any collection and reuse still
- * happens in place; blocks held only by runtime state (the caches) survive collections; and
- * 10,000 threads come and go without aborting or growing the heap. Built against the release
+ * happens in place; blocks held only by runtime state (the caches) survive collections; an
+ * object held only by a thread waiting in hrc_thread_join survives the collections other
+ * threads run meanwhile; and 10,000 threads come and go without aborting or growing the heap. Built against the release
  * and the checked library of each tracing mode.
  */
 #include <gc/gc.h>
@@ -315,6 +316,32 @@ Test(backstop, cached_blocks_do_not_keep_their_old_fields_alive) {
 #else
   cr_skip_test("caches exist in release builds that count");
 #endif
+}
+
+/* A worker that collects again and again, with garbage of a cell's size in between. */
+static void *collect_often(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 20; i++) {
+    hrc_obj_t *junk = hrc_box_int(0);
+    for (int j = 0; j < 1000; j++) junk = mk_cons(hrc_box_int(j), junk);
+    hrc_drop(junk);
+    hrc_collect();
+  }
+  return NULL;
+}
+
+/* hrc_thread_join waits in bdwgc's inactive state, where collections do not stop the thread
+ * but must still scan its stack as it was when it began to wait. */
+Test(backstop, a_thread_waiting_in_join_keeps_what_its_stack_holds) {
+  weak_t w = {0};
+  hrc_obj_t *kept = mk_cons(hrc_box_int(42), hrc_box_int(0)); /* held by this stack alone */
+  watch(&w, kept);
+  pthread_t t;
+  cr_assert(eq(int, hrc_thread_create(&t, NULL, collect_often, NULL), 0));
+  cr_assert(eq(int, hrc_thread_join(t, NULL), 0));
+  cr_assert(not(reclaimed(&w)), "the joining thread's object was reclaimed while it waited");
+  cr_assert(eq(i64, hrc_unbox_int(as_cons(kept)->head), 42));
+  hrc_drop(kept);
 }
 
 /* ---- when collections run (heap/bdwgc/policy.c) ---- */
