@@ -81,8 +81,8 @@ static inline bool hrc_cache_fits(size_t words) {
 /* The inline part of a free: push a dead block whose fields are already released or moved out
  * onto this thread's cache, as short as the pop. False when the block takes the library path
  * (hrc_free_block_slow): a checked or statistics build, a size the caches do not hold, a full
- * list, a thread without caches yet, and on a traced heap a pointer-free block or one with more
- * than two scanned fields to clear. Release builds do not check here that the block is hrc's
+ * list, a thread without caches yet, and on a traced heap a block with more than two scanned fields
+ * to clear. Release builds do not check here that the block is hrc's
  * (generated code frees only cells it matched as unique; the checked build checks). */
 static inline bool hrc_cache_put(hrc_obj_t *o) {
 #if !HRC_DEBUG && HRC_COUNTING && !HRC_WITH_STATS
@@ -93,8 +93,8 @@ static inline bool hrc_cache_put(hrc_obj_t *o) {
 #if HRC_TRACING
   /* the collector must not see a dead block's old fields (block_internal.h's clear). A block
    * of two or three words is cleared whole without a branch (words 1 and words - 1); larger
-   * ones go inline only with at most two scanned fields. */
-  if (HRC_UNLIKELY(o->flags & HRC_FLAG_ATOMIC)) return false;
+   * ones go inline only with at most two scanned fields. No block of a cached size is
+   * pointer-free memory in hybrid (rc/block.c's hrc_alloc_object). */
   void **fields = (void **)o;
   if (HRC_LIKELY(words <= 3)) {
     __atomic_store_n(&fields[1], NULL, __ATOMIC_RELAXED);

@@ -60,8 +60,12 @@ static void check_alloc_args(size_t size, unsigned tag, unsigned scan) {
 }
 
 /* Allocate and initialise an object; the one place fresh objects come from. `atomic` asks for
- * pointer-free memory (payloads; in gc mode also constructors without scanned fields). */
+ * pointer-free memory (payloads; in gc mode also constructors without scanned fields). In
+ * hybrid a payload of a cached size comes from the caches like any object (bdwgc scans its
+ * bytes conservatively), so no cached block is ever pointer-free memory and the inline free
+ * (hrc_cache_put) needs no test for it: binary-trees depth 16, hybrid, 2 instructions per node. */
 hrc_obj_t *hrc_alloc_object(size_t size, unsigned tag, unsigned scan, bool atomic) {
+  if (HRC_COUNTING && HRC_HEAP_TRACED && hrc_cache_fits(hrc_size_words(size))) atomic = false;
   hrc_thread_ensure();
   hrc_obj_t *o = hrc_block_alloc(size, atomic);
   if (HRC_UNLIKELY(o == NULL)) o = hrc_block_alloc_failed(size, atomic);

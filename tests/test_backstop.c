@@ -9,6 +9,7 @@
  * and the checked library of each tracing mode.
  */
 #include <gc/gc.h>
+#include <gc/gc_mark.h>
 
 #include "common.h"
 
@@ -316,6 +317,29 @@ Test(backstop, cached_blocks_do_not_keep_their_old_fields_alive) {
 #else
   cr_skip_test("caches exist in release builds that count");
 #endif
+}
+
+/* bdwgc's kind of the block holding o. */
+static int kind_of(hrc_obj_t *o) { return GC_get_kind_and_size(GC_base(o), NULL); }
+
+/* hybrid: a payload of a cached size is scanned memory from the caches, like any object, so
+ * the inline free needs no test for pointer-free blocks; a dead one's block may become a cell,
+ * which must then be scanned (a pointer-free block holding a cell's fields would hide them from
+ * the collector). Pure tracing keeps payloads pointer-free. */
+Test(backstop, small_payloads_are_scanned_blocks_the_caches_share) {
+  int scanned = GC_get_kind_and_size(GC_malloc(16), NULL);
+  int pointer_free = GC_get_kind_and_size(GC_malloc_atomic(16), NULL);
+  cr_assert(ne(int, scanned, pointer_free));
+  hrc_obj_t *s = &hrc_bytes_from("abc", 3)->header; /* 20 bytes: a cons's 3 words */
+  cr_assert(eq(int, kind_of(s), HRC_COUNTING ? scanned : pointer_free));
+  hrc_drop(s);
+  for (int i = 0; i < 1000; i++) hrc_drop(&hrc_bytes_from("abc", 3)->header);
+  hrc_obj_t *xs = hrc_box_int(0);
+  for (int i = 0; i < 2000; i++) {
+    xs = mk_cons(hrc_box_int(i), xs);
+    cr_assert(eq(int, kind_of(xs), scanned), "a cell in pointer-free memory");
+  }
+  hrc_drop(xs);
 }
 
 /* A worker that collects again and again, with garbage of a cell's size in between. */
