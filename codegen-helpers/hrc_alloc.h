@@ -66,6 +66,7 @@ typedef struct hrc_cache_s {
   void *spill[HRC_CACHE_MAX_WORDS + 1];
   uint32_t nspill[HRC_CACHE_MAX_WORDS + 1]; /* blocks on each spill stack */
   uint64_t epoch; /* the collection count when this thread last trimmed (gc, hybrid) */
+  struct hrc_cache_s *live_next; /* hybrid: the records of running threads (rc/cache.c) */
 } hrc_cache_t;
 
 /* This thread's caches: a record the runtime allocates when the thread first uses it (in the
@@ -81,31 +82,17 @@ static inline bool hrc_cache_fits(size_t words) {
 /* The inline part of a free: push a dead block whose fields are already released or moved out
  * onto this thread's cache, as short as the pop. False when the block takes the library path
  * (hrc_free_block_slow): a checked or statistics build, a size the caches do not hold, a full
- * list, a thread without caches yet, and on a traced heap a block with more than two scanned fields
- * to clear. Release builds do not check here that the block is hrc's
- * (generated code frees only cells it matched as unique; the checked build checks). */
+ * list, a thread without caches yet. The block's old fields stay: on a traced heap they are
+ * cleared, with the world stopped, when a collection starts (rc/cache.c's
+ * hrc_cache_clear_all), so the caches pin nothing then. Release builds do not check here that
+ * the block is hrc's (generated code frees only cells it matched as unique; the checked build
+ * checks). */
 static inline bool hrc_cache_put(hrc_obj_t *o) {
 #if !HRC_DEBUG && HRC_COUNTING && !HRC_WITH_STATS
   size_t words = o->words; /* room[words] is 0 for sizes the caches do not hold */
   hrc_cache_t *cache = hrc_tls_cache;
   uint32_t room = cache->room[words];
   if (HRC_UNLIKELY(room == 0)) return false;
-#if HRC_TRACING
-  /* the collector must not see a dead block's old fields (block_internal.h's clear). A block
-   * of two or three words is cleared whole without a branch (words 1 and words - 1); larger
-   * ones go inline only with at most two scanned fields. No block of a cached size is
-   * pointer-free memory in hybrid (rc/block.c's hrc_alloc_object). */
-  void **fields = (void **)o;
-  if (HRC_LIKELY(words <= 3)) {
-    __atomic_store_n(&fields[1], NULL, __ATOMIC_RELAXED);
-    __atomic_store_n(&fields[words - 1], NULL, __ATOMIC_RELAXED);
-  } else {
-    unsigned scan = o->scan;
-    if (HRC_UNLIKELY(scan > 2)) return false;
-    __atomic_store_n(&fields[1], NULL, __ATOMIC_RELAXED);
-    if (scan == 2) __atomic_store_n(&fields[2], NULL, __ATOMIC_RELAXED);
-  }
-#endif
   *(void **)o = cache->freed[words];
   cache->freed[words] = o;
   cache->room[words] = room - 1;

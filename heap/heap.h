@@ -65,6 +65,9 @@ typedef struct hrc_heap_settings_s {
   uint64_t candidate_threshold; /* HRC_GC_CANDIDATES: the cycle policy's first threshold */
   uint64_t growth_factor;       /* HRC_GC_GROWTH: the policy's safety net, 0 for the heap's own */
   uint64_t growth_min;          /* HRC_GC_GROWTH_MIN: no growth collection below this heap size */
+  /* A traced heap calls this with the world stopped as each collection starts, before it
+   * marks anything (NULL: nothing); rc clears its cached blocks' old fields there. */
+  void (*before_mark)(void);
 } hrc_heap_settings_t;
 
 /* Once per process, before the first block: start the heap. */

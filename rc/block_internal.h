@@ -46,19 +46,6 @@ static inline hrc_obj_t *hrc_block_alloc(size_t size, bool atomic) {
   return o;
 }
 
-/* Clear the scanned fields of a dead cache-class block, which sit in words 1..scan (word 0,
- * the header, becomes the list link). Not a memset: for the usual one or two words gcc's
- * inline `rep stos` cost more than the whole free. */
-static inline void hrc_block_clear(hrc_obj_t *o, size_t words) {
-  void **b = (void **)o;
-  size_t last = o->scan == HRC_SCAN_ARRAY ? words - 1 : o->scan; /* fields: words 1..last */
-  __atomic_store_n(&b[1], NULL, __ATOMIC_RELAXED);               /* every block has 2 words */
-  if (last >= 2) { /* the usual pair without a loop: 10% of binary-trees' instructions */
-    __atomic_store_n(&b[2], NULL, __ATOMIC_RELAXED);
-    for (size_t i = 3; i <= last; i++) __atomic_store_n(&b[i], NULL, __ATOMIC_RELAXED);
-  }
-}
-
 /* Give a dead object's block back: to this thread's cache when it has room (release builds),
  * else to the heap; checked builds poison and quarantine it instead. On a traced heap a
  * pointer-free block is left to the collector, and a full cache class keeps the block on its
@@ -76,8 +63,7 @@ static inline void hrc_block_release(hrc_obj_t *o) {
     else hrc_heap_free(o);
     return;
   }
-  if (HRC_LIKELY(hrc_cache_fits(words))) {
-    if (HRC_HEAP_TRACED) hrc_block_clear(o, words);
+  if (HRC_LIKELY(hrc_cache_fits(words))) { /* its old fields: hrc_cache_clear_all */
     if (HRC_LIKELY(hrc_cache_push(o, words))) return;
     hrc_cache_overflow(o, words);
     return;
@@ -88,23 +74,15 @@ static inline void hrc_block_release(hrc_obj_t *o) {
 
 /* hrc_block_release for a dead object with exactly two scanned fields (so neither pointer-free
  * nor an array), given this thread's cache record: the free walk's usual case without the
- * general tests or a thread-local load per block. `scalars`: both fields hold boxed scalars,
- * which a traced heap need not clear: an odd word is never an object's start, and bdwgc runs
- * without interior pointers (heap/bdwgc), so it retains nothing (binary-trees depth 16,
- * hybrid: the leaves' clearing was 1 of the 2.5 instructions per node it spent over rc). */
-static inline void hrc_block_release_pair(hrc_cache_t *cache, hrc_obj_t *o, bool scalars) {
+ * general tests or a thread-local load per block. */
+static inline void hrc_block_release_pair(hrc_cache_t *cache, hrc_obj_t *o) {
 #if !HRC_DEBUG && HRC_COUNTING
   size_t words = o->words;
-  if (HRC_HEAP_TRACED && !scalars) { /* clear the two fields (hrc_block_clear) */
-    void **b = (void **)o;
-    __atomic_store_n(&b[1], NULL, __ATOMIC_RELAXED);
-    __atomic_store_n(&b[2], NULL, __ATOMIC_RELAXED);
-  }
   if (HRC_LIKELY(hrc_cache_push_to(cache, o, words))) return; /* room 0: not a cached size */
   if (hrc_cache_fits(words)) hrc_cache_overflow(o, words);
   else hrc_heap_free(o);
 #else
-  (void)cache, (void)scalars;
+  (void)cache;
   hrc_block_release(o);
 #endif
 }

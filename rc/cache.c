@@ -13,6 +13,34 @@ static hrc_cache_t empty_cache;
 
 HRC_THREAD_LOCAL hrc_cache_t *hrc_tls_cache = &empty_cache;
 
+/* Traced heap: the records of running threads, for hrc_cache_clear_all, which reads the list
+ * with the world stopped and without the lock (a thread may be stopped holding it): every
+ * change is one pointer store, made under the lock. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static hrc_cache_t *live_caches;
+
+static void live_add(hrc_cache_t *c) {
+  pthread_mutex_lock(&live_lock);
+  c->live_next = live_caches;
+  __atomic_store_n(&live_caches, c, __ATOMIC_RELEASE);
+  pthread_mutex_unlock(&live_lock);
+}
+
+static void live_remove(hrc_cache_t *c) {
+  pthread_mutex_lock(&live_lock);
+  hrc_cache_t **at = &live_caches;
+  while (*at != c) at = &(*at)->live_next;
+  __atomic_store_n(at, c->live_next, __ATOMIC_RELEASE);
+  pthread_mutex_unlock(&live_lock);
+}
+
+/* Traced heap: clear the old fields of the blocks on a list of `words`-word blocks (every word
+ * but the first, the list's link), so that the list pins nothing the blocks referred to. */
+static void clear_list(void **list, size_t words) {
+  for (void **b = list; b != NULL; b = b[0])
+    for (size_t i = 1; i < words; i++) __atomic_store_n(&b[i], NULL, __ATOMIC_RELAXED);
+}
+
 void hrc_cache_thread_enter(void) {
   hrc_cache_t *c = hrc_heap_alloc_root(sizeof(hrc_cache_t));
   if (c == NULL) hrc_out_of_memory(sizeof(hrc_cache_t));
@@ -22,6 +50,7 @@ void hrc_cache_thread_enter(void) {
     c->cap[w] = n == 0 ? 1 : n > UINT32_MAX ? UINT32_MAX : (uint32_t)n; /* a spill needs one */
     c->room[w] = c->cap[w];
   }
+  if (HRC_HEAP_TRACED && HRC_COUNTING) live_add(c);
   hrc_tls_cache = c;
 }
 
@@ -53,7 +82,7 @@ static void release_spill_list(void **list, size_t words) {
 }
 
 /* The free blocks ended threads left, by size, for the refills of other threads: a stack of
- * lists linked through their heads' second words (a field a traced heap's free clears).
+ * lists linked through their heads' second words (cleared, on a traced heap, as they arrive).
  * Traced heap: without it each new thread's first allocation of a size took a fresh batch of
  * bdwgc's (a heap block) and its exit left the rest as garbage: thread churn ran collections
  * for that alone. In static data, which the collector scans, so pooled blocks stay free;
@@ -83,6 +112,10 @@ static void orphan_caches(hrc_cache_t *c) {
       c->ready[w] = c->freed[w] = NULL;
       c->room[w] = c->cap[w];
       continue;
+    }
+    if (HRC_HEAP_TRACED) { /* no thread's walk clears the pool: its lists arrive cleared */
+      clear_list(c->ready[w], w);
+      clear_list(c->freed[w], w);
     }
     orphan_push(c->ready[w], w);
     orphan_push(c->freed[w], w);
@@ -161,7 +194,8 @@ static HRC_COLD void trim_after_collection(hrc_cache_t *c, uint64_t epoch) {
 void hrc_cache_spill(void *block, size_t words) {
   hrc_cache_t *c = hrc_tls_cache;
   void **full = c->freed[words];
-  full[1] = c->spill[words]; /* the head's second word: cleared by the free, links the lists */
+  clear_list(full, words);   /* a spilled list waits a collection or more: nothing pinned */
+  full[1] = c->spill[words]; /* the head's second word links the lists */
   c->spill[words] = full;
   c->nspill[words] += c->cap[words] - c->room[words];
   *(void **)block = NULL;
@@ -188,7 +222,7 @@ static void **unspill(hrc_cache_t *c, size_t words) {
   void **list = c->spill[words];
   if (list == NULL) return NULL;
   void **next_list = list[1], **last = list;
-  list[1] = NULL; /* a free block's fields are clear */
+  list[1] = NULL; /* a spilled list was cleared as it spilled */
   uint32_t n = 1;
   while (n < HRC_SPILL_BATCH && last[0] != NULL) last = last[0], n++;
   void **rest = last[0];
@@ -254,6 +288,28 @@ void hrc_cache_thread_exit(void) {
   hrc_cache_t *c = hrc_tls_cache;
   if (c == &empty_cache) return;
   orphan_caches(c);
+  if (HRC_HEAP_TRACED && HRC_COUNTING) live_remove(c);
   hrc_tls_cache = &empty_cache;
   hrc_heap_free_root(c);
+}
+
+/* A collection starts (the heap's hook, with the world stopped, before anything is marked):
+ * the blocks on every running thread's `ready` and `freed` lists lose their old fields, so
+ * what a dead object referred to is not kept alive by its block. Frees leave the fields
+ * (hybrid's inline free is rc's: two stores and a test fewer); spilled and pooled lists were
+ * cleared when they left `freed` (hrc_cache_spill, orphan_caches). This walk reads each block
+ * of those two lists once per collection (at most HRC_CACHE_BYTES each per size and thread,
+ * trimmed to HRC_CACHE_TRIM_BYTES after each collection). Reads without locks: every thread
+ * is stopped, and a list is well formed between any two of its owner's stores (a block caught
+ * between a free's two stores is reachable from its thread's registers and keeps its old
+ * fields through this collection; a list caught while it moves to a spill stack or the pool
+ * may lose its link to the older lists there, whose blocks then go to the collector). */
+void hrc_cache_clear_all(void) {
+  for (hrc_cache_t *c = __atomic_load_n(&live_caches, __ATOMIC_ACQUIRE); c != NULL;
+       c = c->live_next) {
+    for (size_t w = HRC_CACHE_MIN_WORDS; w <= HRC_CACHE_MAX_WORDS; w++) {
+      clear_list(c->ready[w], w);
+      clear_list(c->freed[w], w);
+    }
+  }
 }

@@ -14,14 +14,15 @@
  * (HRC_CACHE_BYTES, default HRC_CACHE_CLASS_BYTES; 0 blocks in the empty shared record); beyond
  * that blocks go back to the heap, or, on a traced heap (where a block given back is reclaimed only
  * by the next collection), the full list moves to spill[w], a stack of such lists linked through
- * their head block's second word (a field the free cleared), and refills take from it before the
- * heap. `ready` holds a former `freed` or spilled list or a fresh batch. Only the owning thread
- * touches its caches; on a traced heap it trims `ready` and `freed` and hands `spill` back after
- * collections (hrc_heap_epoch), so between two collections a thread's caches hold at most about
- * twice the bound per size beyond what it freed since the first; a thread's exit hands them to a
- * pool for other threads (hrc_cache_thread_exit; rc keeps about one thread's worth there and gives
- * the rest back; hrc_collect empties it). Checked builds bypass the caches (freed blocks go to the
- * quarantine instead).
+ * their head block's second word (the list was cleared as it spilled), and refills take from
+ * it before the heap. `ready` holds a former `freed` or spilled list or a fresh batch. Only the
+ * owning thread changes its lists (on a traced heap a collection clears the old fields of the
+ * blocks on `ready` and `freed` as it starts, the world stopped: hrc_cache_clear_all); it trims
+ * `ready` and `freed` and hands `spill` back after collections (hrc_heap_epoch), so between two
+ * collections a thread's caches hold at most about twice the bound per size beyond what it freed
+ * since the first; a thread's exit hands them to a pool for other threads (hrc_cache_thread_exit;
+ * rc keeps about one thread's worth there and gives the rest back; hrc_collect empties it). Checked
+ * builds bypass the caches (freed blocks go to the quarantine instead).
  */
 #ifndef HRC_CACHE_INTERNAL_H
 #define HRC_CACHE_INTERNAL_H
@@ -38,6 +39,9 @@
 #define HRC_CACHE_BATCH 16u /* fresh blocks taken from the heap when a class runs dry */
 
 HRC_HIDDEN void *hrc_cache_refill(size_t words);
+/* Traced heap, counting: clear every cached block's old fields (the heap calls it with the
+ * world stopped as a collection starts; rc/cache.c). */
+HRC_HIDDEN void hrc_cache_clear_all(void);
 /* Give this thread a cache record of its own (at registration). */
 HRC_HIDDEN void hrc_cache_thread_enter(void);
 

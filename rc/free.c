@@ -59,9 +59,9 @@ static inline void free_block(hrc_obj_t *o) {
 }
 
 /* free_block for an object with two scanned fields, given this thread's cache record. */
-static inline void free_pair(hrc_cache_t *cache, hrc_obj_t *o, bool scalars) {
+static inline void free_pair(hrc_cache_t *cache, hrc_obj_t *o) {
   hrc_stats_on_free(o);
-  hrc_block_release_pair(cache, o, scalars);
+  hrc_block_release_pair(cache, o);
 }
 
 /* The pointer-reversal walk: constant stack at any depth (see the top of this file). */
@@ -157,7 +157,7 @@ static HRC_COLD void pending_push(hrc_obj_t **objs, size_t n) {
     if (!hrc_is_scalar(c_) && release_child(c_)) {                                                 \
       unsigned s_ = c_->scan;                                                                      \
       bool leaf_ = small_and_scalar(c_, s_);                                                       \
-      if (leaf_ && s_ == 2) free_pair(cache, c_, true); /* a leaf */                               \
+      if (leaf_ && s_ == 2) free_pair(cache, c_); /* a leaf */                                     \
       else if (leaf_) free_block(c_);                                                              \
       else later;                                                                                  \
     }                                                                                              \
@@ -197,7 +197,7 @@ static HRC_NOINLINE void free_graph(hrc_obj_t *o) {
       hrc_obj_t *c0 = f[0];
       FREE_VISIT(f[1]);
       FREE_VISIT_THEN(c0, next = c_);
-      free_pair(cache, o, false);
+      free_pair(cache, o);
     } else {
       size_t n;
       hrc_obj_t **slots = hrc_slots(o, &n);

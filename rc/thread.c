@@ -89,6 +89,7 @@ static void process_init(void) {
       .growth_factor = hrc_option(HRC_OPTION_GC_GROWTH),
       .growth_min = hrc_option(HRC_OPTION_GC_GROWTH_MIN) != 0 ? hrc_option(HRC_OPTION_GC_GROWTH_MIN)
                                                               : hrc_growth_min_default(),
+      .before_mark = HRC_HEAP_TRACED && HRC_COUNTING ? hrc_cache_clear_all : NULL,
   };
   hrc_heap_process_init(&settings);
   hrc_stats_process_init();

@@ -135,8 +135,13 @@ static GC_push_other_roots_proc earlier_pusher;
  * and GC_push_all aborts when the stack is full (a million declared ranges would be). */
 static void push_range(void *lo, void *hi) { GC_push_all_eager(lo, hi); }
 
-/* bdwgc's hook for roots it does not know (called with the world stopped). */
+/* rc's work at the start of each collection (hrc_heap_settings_t.before_mark), or NULL. */
+static void (*before_mark)(void);
+
+/* bdwgc's hook for roots it does not know (called with the world stopped, as marking starts:
+ * the roots are pushed before anything is traced). */
 static void push_declared_roots(void) {
+  if (before_mark != NULL) before_mark();
   if (earlier_pusher != NULL) earlier_pusher();
   hrc_heap_roots_each(push_range);
 }
@@ -154,6 +159,7 @@ void hrc_heap_process_init(const hrc_heap_settings_t *settings) {
 #endif
   GC_allow_register_threads();
   GC_set_on_collection_event(on_collection_event);
+  before_mark = settings->before_mark;
   earlier_pusher = GC_get_push_other_roots();
   GC_set_push_other_roots(push_declared_roots);
   if (HRC_COUNTING) {
