@@ -339,11 +339,10 @@ class Checker:
             if len(e.args) != c.arity:
                 self.error(e, f"constructor {c.name} takes {c.arity} argument(s), given "
                            f"{len(e.args)}", e.name)
-            inst = {v: TVar() for v in getattr(c.dtype, "tvars", [])}
+            inst, ty = self.fresh_instance(c.dtype)
             for a, ft in zip(e.args, c.field_types):
                 self.unify(substitute(ft, inst), self.infer(a, env), a, f"an argument of {c.name}")
-            return TCon(c.dtype.name, [inst[v] for v in getattr(c.dtype, "tvars", [])]) \
-                if c.dtype.name not in ("int",) else INT
+            return ty if c.dtype.name not in ("int",) else INT
         if isinstance(e, ast.Call):
             fty = self.infer(e.fn, env)
             fty = prune(fty)
@@ -413,9 +412,16 @@ class Checker:
         for sub, t in zip(p.args, sts):
             self.pattern(sub, t, env)
 
+    @staticmethod
+    def fresh_instance(dtype):
+        """A data type with fresh variables for its parameters: the substitution of its
+        fields' placeholders, and the type."""
+        inst = {v: TVar() for v in getattr(dtype, "tvars", [])}
+        return inst, TCon(dtype.name, [inst[v] for v in getattr(dtype, "tvars", [])])
+
     def field_target(self, e, env):
-        """The (constructor, field index) that `x.f := v` assigns when e, its left side, is
-        `x.f` naming a mutable field (and f is no function or variable), else None."""
+        """The (constructor, field index) pairs `x.f := v` may assign when e, its left side, is
+        `x.f` naming a mutable field (and f is no function in scope), else None."""
         if not (isinstance(e, ast.Call) and isinstance(e.fn, ast.Var) and len(e.args) == 1):
             return None
         f = e.fn.name
@@ -427,10 +433,9 @@ class Checker:
             return None
         return self.mutable_fields[f]
 
-    def set_field(self, e, env):
+    def set_field(self, e, env, targets):
         """x.f := v: x is a value of a type with a mutable field f (the one of x's type when
-        several types have one), v of f's field type; the result is unit."""
-        targets = self.field_target(e.args[0], env)
+        several types have one: targets), v of f's field type; the result is unit."""
         obj, value = e.args[0].args[0], e.args[1]
         t = prune(self.infer(obj, env))
         if len(targets) > 1:
@@ -441,18 +446,18 @@ class Checker:
             targets = mine
         c, i = targets[0]
         e.op, e.field = "setfield", (c, i)
-        tvars = [TVar() for _ in c.dtype.params]
-        subst = dict(zip(c.dtype.tvars, tvars)) if hasattr(c.dtype, "tvars") else {}
-        self.unify(TCon(c.dtype.name, tvars), t, obj, f"the value whose `{c.field_names[i]}` is set")
-        self.unify(substitute(c.field_types[i], subst), self.infer(value, env), value,
+        inst, ty = self.fresh_instance(c.dtype)
+        self.unify(ty, t, obj, f"the value whose `{c.field_names[i]}` is set")
+        self.unify(substitute(c.field_types[i], inst), self.infer(value, env), value,
                    f"the value assigned to `{c.field_names[i]}`")
         e.args[0].ty = UNIT  # the `x.f` node is not an expression of its own
         return UNIT
 
     def prim(self, e, env):
         op = e.op
-        if op == ":=" and self.field_target(e.args[0], env) is not None:
-            return self.set_field(e, env)
+        targets = self.field_target(e.args[0], env) if op == ":=" else None
+        if targets is not None:
+            return self.set_field(e, env, targets)
         args = [self.infer(a, env) for a in e.args]
         if op == "++":
             for a, t in zip(e.args, args):

@@ -591,9 +591,6 @@ class Emitter:
         self.main_function(check_garbage_free, getattr(self, "stack", 1 << 30))
         return "\n".join(self.out) + "\n"
 
-    def param_list(self, params):
-        return ", ".join(f"hrc_obj_t *{p}" for p in params) or "void"
-
     def recover_helper(self):
         """recover() gives maybe<string>: Just(the panic's message) or Nothing."""
         just = self.checker.cons["Just"]
