@@ -1055,6 +1055,7 @@ class Emitter:
         if kind == 'if':
             return self.two_way(self.value(e[1], "bool"), e[2], e[3], st, dest, live_after, d)
         if kind == 'ifint':
+            self.force(e[1], st, d)
             r = self.var_rep(e[1])
             test = f"{e[1]} == {e[2]}" if r else f"hrc_unbox_int({e[1]}) == {e[2]}"
             return self.two_way(test, e[3], e[4], st, dest, live_after, d)
@@ -1255,8 +1256,15 @@ class Emitter:
         raise AssertionError(op)
 
     # ---- matching ----
+    def force(self, v, st, d):
+        """Read a matched cell's field v here, if it was not read on the way."""
+        read = st.lazy.pop(v, None)
+        if read is not None:
+            self.line(d, read)
+
     def switch(self, e, st, dest, live_after, d):
         x, dtype, cases, default = e[1], e[2], e[3], e[4]
+        self.force(x, st, d)
         has_scalars = any(c.arity == 0 for c in dtype.cons)
         one_cell = sum(c.arity > 0 for c in dtype.cons) == 1  # a cell is that constructor: no tag read
         first = True
@@ -1284,9 +1292,11 @@ class Emitter:
         self.line(d, "}")
 
     def case(self, x, c, fvars, body, st, dest, live_after, d):
-        """A matched constructor: read the fields the branch uses (borrowed for now); who owns
-        what is settled when the tests end and the branch's body starts (flush), so that a cell
-        the remaining tests still look at is not given up too early."""
+        """A matched constructor: its fields the branch uses are read where first needed (a
+        nested test, or the body's start: Koka binds a pattern's variables after its tests, so
+        a clause that fails does not load what only it used), borrowed for now; who owns what is
+        settled when the tests end and the branch's body starts (flush), so that a cell the
+        remaining tests still look at is not given up too early."""
         s = self.struct(c)
         if c.arity == 0:  # x is this boxed scalar here: nothing to drop
             st.owned.discard(x)
@@ -1294,7 +1304,7 @@ class Emitter:
         for i, v in enumerate(fvars):
             if v in self.fv(body):
                 read = f"(({s} *){x})->{self.field(c, i)}"
-                self.line(d, f"{self.decl(v)} = {self.conv(read, self.field_rep(c, i), self.var_rep(v))};")
+                st.lazy[v] = f"{self.decl(v)} = {self.conv(read, self.field_rep(c, i), self.var_rep(v))};"
         if c.arity > 0:
             st.pending.append((x, c, fvars))
             st.shape[x] = c
@@ -1306,6 +1316,11 @@ class Emitter:
         to the body, drops the dead ones and becomes a reuse token if the body builds a cell of
         its size (else it is freed); a shared one dups its live fields and is decref'ed. A cell
         still used by the body dups its live fields; a borrowed one lends them."""
+        body_vars = self.fv(e)
+        for v in list(st.lazy):
+            if v in body_vars:
+                self.force(v, st, d)
+        st.lazy.clear()  # fields only other branches use
         pending, st.pending = st.pending, []
         for n, (x, c, fvars) in enumerate(pending):
             later = {p[0] for p in pending[n + 1:]}
@@ -1353,6 +1368,7 @@ class Emitter:
 class State:
     def __init__(self):
         self.owned, self.borrowed, self.tokens, self.pending = set(), set(), [], []
+        self.lazy = {}  # matched cells' fields not read yet: variable -> its C declaration
         self.known = {}  # variables a test showed to be a given nullary constructor
         self.shape = {}  # variables known to hold a heap object: its constructor, or 'obj'
 
@@ -1360,6 +1376,7 @@ class State:
         s = State()
         s.owned, s.borrowed, s.tokens = set(self.owned), set(self.borrowed), list(self.tokens)
         s.pending = list(self.pending)
+        s.lazy = dict(self.lazy)
         s.known = dict(self.known)
         s.shape = dict(self.shape)
         return s
