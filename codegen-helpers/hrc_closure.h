@@ -79,6 +79,14 @@ static inline hrc_closure_t *hrc_closure_init_frame(void *storage, hrc_code_t co
   return c;
 }
 
+/* A closure with nothing captured, in static storage: a capture-less fn or a top-level function
+ * used as a value (Koka's static functions), shared by every use instead of allocated at each.
+ * It is immortal: dup and drop leave it alone, and its code need not drop self. Call once,
+ * before any thread can use it; c must be 16-byte aligned, as HRC_CLOSURE_STORAGE is. */
+static inline hrc_closure_t *hrc_closure_init_static(hrc_closure_t *c, hrc_code_t code) {
+  return hrc_closure_init_frame(c, code, 0, 0);
+}
+
 /* The closure's code, to be cast to its real type before the call. */
 static inline hrc_code_t hrc_closure_code(const hrc_closure_t *c) {
   return (hrc_code_t)((uintptr_t)c->code >> 1);

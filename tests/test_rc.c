@@ -334,7 +334,8 @@ static void *drop_bushy_spine(void *arg) {
   (void)arg;
   hrc_obj_t *s = hrc_box_int(0);
   for (long i = 0; i < 1000000; i++)
-    s = mk_node(s, mk_cons(hrc_box_int(i), mk_cons(hrc_box_int(i), hrc_box_int(0))), hrc_box_int(i));
+    s = mk_node(s, mk_cons(hrc_box_int(i), mk_cons(hrc_box_int(i), hrc_box_int(0))),
+                hrc_box_int(i));
   hrc_drop(s);
   return NULL;
 }
@@ -444,6 +445,29 @@ Test(rc, closure_call_owned_and_borrowed) {
   cr_assert(eq(i64, live_delta(), 1), "a borrowed call leaves the caller's reference");
   cr_assert(eq(i64, hrc_unbox_int(hrc_call1(f, hrc_box_int(1))), 41));
   cr_assert(eq(i64, live_delta(), 0), "an owned call of a unique closure consumes it");
+}
+
+/* Closure code with nothing captured: twice its argument. Self is owned, as for any closure. */
+static hrc_obj_t *twice(hrc_closure_t *self, hrc_obj_t *x) {
+  hrc_obj_drop(&self->header);
+  return hrc_box_int(2 * hrc_unbox_int(x));
+}
+
+static _Alignas(16) hrc_closure_t static_twice;
+
+/* A compiler's capture-less fn: one static closure serves every use; calls, cells holding it,
+ * sharing and drops never count or free it. */
+Test(rc, a_static_closure_is_shared_and_never_freed) {
+  hrc_closure_t *f = hrc_closure_init_static(&static_twice, (hrc_code_t)twice);
+  cr_assert(eq(ptr, f, &static_twice));
+  hrc_obj_t *cell = mk_cons(hrc_obj_dup(&f->header), hrc_box_int(0));
+  for (intptr_t i = 0; i < 3; i++)
+    cr_assert(eq(i64, hrc_unbox_int(hrc_call1(f, hrc_box_int(i))), 2 * i), "an owned call");
+  hrc_share(cell);
+  hrc_drop(cell);
+  cr_assert(eq(u32, hrc_rc_load(&f->header), HRC_RC_IMMORTAL), "never counted");
+  cr_assert(eq(i64, hrc_unbox_int(hrc_call1(f, hrc_box_int(21))), 42), "still there");
+  cr_assert(eq(i64, live_delta(), 0), "not an allocation");
 }
 
 /* Closure code: cons the captured value onto the argument, building the cell in the
@@ -570,7 +594,6 @@ Test(rc, bad_allocation_arguments_stop_with_one_line) {
   expect_fatal(alloc_too_small, NULL, "cannot hold a header and 2 scanned fields");
   expect_fatal(alloc_closure_without_code, NULL, "closure with 0 scanned fields");
 }
-
 
 static void *cache_bound(void *arg) {
   size_t *out = arg;

@@ -552,6 +552,8 @@ class Emitter:
         out("int main(int argc, char **argv) {")
         out("  perc_argc = argc;")
         out("  perc_argv = argv;")
+        for obj, code in self.static.values():
+            out(f"  hrc_closure_init_static(&{obj}, (hrc_code_t){code});")
         if getattr(self, "bench", None):
             out("  bench_start();")
         out(f"  if (PERC_STACK_BYTES == 0) perc_finish({call});")
@@ -579,6 +581,7 @@ class Emitter:
             self.out.append(self.head(name, params) + " __attribute__((unused));")
         for name, cparams, params, body in self.lw.lambdas:
             self.out.append(f"static hrc_obj_t *{name}({self.code_params(params)}) __attribute__((unused));")
+        self.static_closures()
         self.out.append("")
         for name in sorted(self.lw.fnvals):
             self.fnval_wrapper(name)
@@ -590,6 +593,23 @@ class Emitter:
             self.out.append('#include "bench_report.h"')
         self.main_function(check_garbage_free, getattr(self, "stack", 1 << 30))
         return "\n".join(self.out) + "\n"
+
+    def static_closures(self):
+        """One static closure per capture-less fn and per top-level function used as a value,
+        shared by every use (Koka's static functions): nothing is allocated or freed for them.
+        Those whose code takes a recover token from self, or that are a defer's thunk or frame,
+        stay allocated: hrc tells their invocations apart by the closure's address."""
+        self.static = {}
+        for name, cparams, params, body in self.lw.lambdas:
+            if not cparams and name not in self.lw.recovers and name not in self.lw.thunks \
+                    and not self.lw.frames.get(name):
+                self.static[name] = (f"perc_static_{name}", name)
+        for name in sorted(self.lw.fnvals):
+            if name not in self.lw.recovering:
+                code = f"fnval_{self.cname(name)}"
+                self.static[('fnval', name)] = (f"perc_static_{code}", code)
+        for obj, code in self.static.values():
+            self.out.append(f"static _Alignas(16) hrc_closure_t {obj}; /* immortal: {code}'s */")
 
     def recover_helper(self):
         """recover() gives maybe<string>: Just(the panic's message) or Nothing."""
@@ -767,7 +787,8 @@ class Emitter:
         if name in self.lw.recovering:  # deferred as a value, it may recover (Go's defer f())
             self.out.append("  hrc_recover_t rtok = hrc_recover_token(self);")
             args = ["rtok"] + args
-        self.out.append("  hrc_drop(&self->header);")
+        self.out.append("  (void)self; /* static, immortal */" if ('fnval', name) in self.static
+                        else "  hrc_drop(&self->header);")
         self.unbox_params(params)
         call = f"{self.cname(name)}({', '.join(args)})"
         self.out.append(f"  hrc_obj_t *r = {self.box(call, self.result_rep(name))};")
@@ -810,6 +831,8 @@ class Emitter:
                 st.owned.add(v)
         if cparams:
             self.unpack(cparams, body, st)
+        elif name in self.static:
+            self.out.append("  (void)self; /* static, immortal */")
         else:
             self.out.append("  hrc_drop(&self->header);")
         self.unused(params, self.fv(body), st, 1)
@@ -1126,8 +1149,12 @@ class Emitter:
             else:
                 self.line(d, f"hrc_defer_open(fr, {op[1]}, (hrc_closure_t *){k});")
             rhs = "PERC_UNIT"
+        elif kind == 'fnval' and ('fnval', op[1]) in self.static:
+            rhs = f"&{self.static[('fnval', op[1])][0]}.header"
         elif kind == 'fnval':
             rhs = f"&hrc_closure_alloc((hrc_code_t)fnval_{self.cname(op[1])}, 0, 0)->header"
+        elif kind == 'closure' and op[1] in self.static:
+            rhs = f"&{self.static[op[1]][0]}.header"
         elif kind == 'closure':
             vals = [self.use(a, st, later | atom_vars(args[i + 1:]), d) for i, a in enumerate(args)]
             self.line(d, f"hrc_closure_t *{x}_c = hrc_closure_alloc((hrc_code_t){op[1]}, {len(vals)}, 0);")
