@@ -430,6 +430,66 @@ class Emitter:
             for key in bad:
                 cands.pop(key).borrowed = True
 
+    def param_shapes(self):
+        """A parameter that every direct call passes a cell built by one constructor (or a
+        parameter already known to be one) is that constructor on entry, so its dups and drops
+        skip the scalar test and a field assignment on it its constructor test (cyclic's
+        extend(cur), passed a fresh DNode at each call). A greatest fixpoint, as own_handed_over:
+        a parameter starts unconstrained (ANY), so a recursive call passing it on agrees with
+        the outside callers. Functions that are values, deferred by name or have frames are left
+        alone, and so is a parameter no call constrains."""
+        escaped = set(self.lw.fnvals) | {t[1] for t in self.lw.thunks.values() if t[0] == 'call'}
+        known = {}
+        for name, (f, params, body) in self.funs.items():
+            if name not in escaped and not self.lw.frames.get(name):
+                for i, v in enumerate(params):
+                    if self.var_heap(v):
+                        known[(name, i)] = ANY
+        bodies = [(name, params, body) for name, (f, params, body) in self.funs.items()]
+        bodies += [(None, cparams + params, body) for _, cparams, params, body in self.lw.lambdas]
+        while True:
+            seen = {}
+            for name, params, body in bodies:
+                shapes = {v: known[(name, i)] for i, v in enumerate(params)
+                          if known.get((name, i)) is not None}
+                self.call_shapes(body, shapes, known, seen)
+            new = {k: seen.get(k, ANY) for k in known}
+            if new == known:
+                break
+            known = new
+        self.param_shape = {k: c for k, c in known.items() if c not in (None, ANY)}
+
+    def call_shapes(self, e, shapes, known, seen):
+        """Meet into seen what each call in e passes to a candidate parameter: a constructor,
+        ANY (a parameter not constrained yet) or None (anything else, or two constructors).
+        shapes: variables known to be a constructor, or ANY."""
+        kind = e[0]
+        if kind == 'let':
+            x, op = e[1], e[2]
+            if op[0] == 'call':
+                for i, a in enumerate(op[2]):
+                    k = (op[1], i)
+                    if k in known:
+                        c = shapes.get(a[1]) if a[0] == 'var' else None
+                        old = seen.get(k, ANY)
+                        seen[k] = c if old is ANY else old if c is ANY or c is old else None
+            inner = dict(shapes)
+            if op[0] == 'con':
+                inner[x] = op[1]
+            self.call_shapes(e[3], inner, known, seen)
+        elif kind in ('letx', 'if'):
+            self.call_shapes(e[2], shapes, known, seen)
+            self.call_shapes(e[3], shapes, known, seen)
+        elif kind == 'ifint':
+            self.call_shapes(e[3], shapes, known, seen)
+            self.call_shapes(e[4], shapes, known, seen)
+        elif kind == 'switch':
+            for c, fvars, body in e[3]:
+                self.call_shapes(body, {**shapes, e[1]: c} if c.arity > 0 else shapes,
+                                 known, seen)
+            if e[4] is not None:
+                self.call_shapes(e[4], shapes, known, seen)
+
     def takes_apart(self, v, e):
         """Whether e matches v against a constructor with fields."""
         kind = e[0]
@@ -571,6 +631,7 @@ class Emitter:
         Inliner(self.lw, self.funs, self.lw.frames).run()
         self.infer_borrowing()
         self.own_handed_over()
+        self.param_shapes()
         self.out.append(HEADER.format(src=self.src))
         for dt in self.checker.types.values():
             for c in dt.cons:
@@ -682,10 +743,12 @@ class Emitter:
             self.out.append("  for (;;) {")
             d = 2
         st = State()
-        for p, v in zip(f.params, params):
+        for i, (p, v) in enumerate(zip(f.params, params)):
             if not self.var_heap(v):
                 continue
             (st.borrowed if p.borrowed else st.owned).add(v)
+            if (f.name, i) in self.param_shape:
+                st.shape[v] = self.param_shape[(f.name, i)]
         live = self.fv(body)
         self.unused(params, live, st, d)
         self.drop_dead(st, live, d)
@@ -1390,6 +1453,9 @@ class Emitter:
                 st.borrowed |= set(used) - set(mut)
         self.drop_dead(st, self.fv(e) | live_after, d)
         self.free_tokens(st, e, d)
+
+
+ANY = object()  # param_shapes: a parameter no call has constrained yet
 
 
 class State:
