@@ -207,7 +207,9 @@ static inline hrc_obj_t *balance_right(hrc_reuse_t tok, hrc_obj_t *l, rb_key_t k
 /* fun ins(t, k, v): t owned. Tail recursive modulo cons (hrc_trmc.h): the nodes rebuilt on
  * the way down go into the context acc with the child still to come as its hole, so the
  * descent is a loop; only the balancing branches, whose recursive call is an argument of
- * balance, recurse. */
+ * balance, recurse. The tests come in the source's order, as Koka's match compiles them: the
+ * colour (the clause), then k < kx, then k > kx; the clause's fields are read after its test
+ * and the node is drop-specialised before the body's tests, as Perceus places it. */
 static hrc_obj_t *ins(hrc_obj_t *t, rb_key_t k, int v) {
   hrc_ctx_t acc = hrc_ctx_empty();
   for (;;) {
@@ -218,26 +220,46 @@ static hrc_obj_t *ins(hrc_obj_t *t, rb_key_t k, int v) {
     int vx = N(t)->value;
     hrc_obj_t *l, *r;
     hrc_reuse_t tok = open_node(t, &l, &r);
-    if (k == kx) { /* Node(color, l, k, v, r) */
-      SAME_OR_FRESH(n, tok, color, l, k, v, r) {
+    if (color == RED) {
+      if (k < kx) { /* Node(Red, ins(l, k, v), kx, vx, r) */
+        SAME_OR_FRESH(n, tok, RED, LEAF, kx, vx, r) {}
+        acc = hrc_ctx_extend(acc, &n->header, &n->left);
+        t = l;
+        continue;
+      }
+      if (k > kx) { /* Node(Red, l, kx, vx, ins(r, k, v)) */
+        SAME_OR_FRESH(n, tok, RED, l, kx, vx, LEAF) {}
+        acc = hrc_ctx_extend(acc, &n->header, &n->right);
+        t = r;
+        continue;
+      }
+      SAME_OR_FRESH(n, tok, RED, l, k, v, r) { /* Node(Red, l, k, v, r) */
         n->key = k;
         n->value = (uint8_t)v;
       }
       return hrc_ctx_apply(acc, &n->header);
     }
-    if (color == BLACK && (k < kx ? is_red(l) : is_red(r))) {
-      if (k < kx) return hrc_ctx_apply(acc, balance_left(tok, ins(l, k, v), kx, vx, r));
-      return hrc_ctx_apply(acc, balance_right(tok, l, kx, vx, ins(r, k, v)));
-    }
-    if (k < kx) { /* Node(color, ins(l, k, v), kx, vx, r) */
-      SAME_OR_FRESH(n, tok, color, LEAF, kx, vx, r) {}
+    if (k < kx) {
+      if (is_red(l)) /* balance-left(ins(l, k, v), kx, vx, r) */
+        return hrc_ctx_apply(acc, balance_left(tok, ins(l, k, v), kx, vx, r));
+      SAME_OR_FRESH(n, tok, BLACK, LEAF, kx, vx, r) {} /* Node(Black, ins(l, k, v), kx, vx, r) */
       acc = hrc_ctx_extend(acc, &n->header, &n->left);
       t = l;
-    } else { /* Node(color, l, kx, vx, ins(r, k, v)) */
-      SAME_OR_FRESH(n, tok, color, l, kx, vx, LEAF) {}
+      continue;
+    }
+    if (k > kx) {
+      if (is_red(r)) /* balance-right(l, kx, vx, ins(r, k, v)) */
+        return hrc_ctx_apply(acc, balance_right(tok, l, kx, vx, ins(r, k, v)));
+      SAME_OR_FRESH(n, tok, BLACK, l, kx, vx, LEAF) {} /* Node(Black, l, kx, vx, ins(r, k, v)) */
       acc = hrc_ctx_extend(acc, &n->header, &n->right);
       t = r;
+      continue;
     }
+    SAME_OR_FRESH(n, tok, BLACK, l, k, v, r) { /* Node(Black, l, k, v, r) */
+      n->key = k;
+      n->value = (uint8_t)v;
+    }
+    return hrc_ctx_apply(acc, &n->header);
   }
 }
 
