@@ -407,21 +407,19 @@ class Emitter:
         a greatest fixpoint, as the calls inside the function count too (check(l) passes a
         field of its own parameter, owned only if that parameter is). Functions that are also
         values or deferred by name keep their inferred convention, and a `^` stays borrowed."""
-        escaped = set(self.lw.fnvals) | {t[1] for t in self.lw.thunks.values() if t[0] == 'call'}
+        direct = self.only_called()
         cands = {}
         for name, (f, params, body) in self.funs.items():
-            if name in escaped or name in self.lw.frames:
+            if name not in direct:
                 continue
             for i, (p, v) in enumerate(zip(f.params, params)):
                 if (name, i) in self.inferred and self.takes_apart(v, body):
                     cands[(name, i)] = p
-        bodies = [(f.params, params, body) for f, params, body in self.funs.values()]
-        bodies += [(None, cparams + params, body) for _, cparams, params, body in self.lw.lambdas]
         while cands:
             for p in cands.values():
                 p.borrowed = False
             bad, called = set(), set()
-            for fparams, params, body in bodies:
+            for _, fparams, params, body in self.bodies():
                 owned = {v for i, v in enumerate(params) if fparams is None or not fparams[i].borrowed}
                 self.handoffs(body, owned, set(), cands, bad, called)
             bad |= set(cands) - called  # never called (inlined everywhere): left as inferred
@@ -429,6 +427,20 @@ class Emitter:
                 return
             for key in bad:
                 cands.pop(key).borrowed = True
+
+    def only_called(self):
+        """The functions whose every use is a direct call and that run in no frame: the ones
+        whose calling convention the whole-program passes may change."""
+        escaped = set(self.lw.fnvals) | {t[1] for t in self.lw.thunks.values() if t[0] == 'call'}
+        return {name for name in self.funs if name not in escaped and name not in self.lw.frames}
+
+    def bodies(self):
+        """Every body that may call a function: (name or None, the function's parameter records
+        or None for a fn, its parameter variables, the body)."""
+        for name, (f, params, body) in self.funs.items():
+            yield name, f.params, params, body
+        for _, cparams, params, body in self.lw.lambdas:
+            yield None, None, cparams + params, body
 
     def param_shapes(self):
         """A parameter that every direct call passes a cell built by one constructor (or a
@@ -438,18 +450,12 @@ class Emitter:
         a parameter starts unconstrained (ANY), so a recursive call passing it on agrees with
         the outside callers. Functions that are values, deferred by name or have frames are left
         alone, and so is a parameter no call constrains."""
-        escaped = set(self.lw.fnvals) | {t[1] for t in self.lw.thunks.values() if t[0] == 'call'}
-        known = {}
-        for name, (f, params, body) in self.funs.items():
-            if name not in escaped and not self.lw.frames.get(name):
-                for i, v in enumerate(params):
-                    if self.var_heap(v):
-                        known[(name, i)] = ANY
-        bodies = [(name, params, body) for name, (f, params, body) in self.funs.items()]
-        bodies += [(None, cparams + params, body) for _, cparams, params, body in self.lw.lambdas]
+        direct = self.only_called()
+        known = {(name, i): ANY for name, (f, params, body) in self.funs.items() if name in direct
+                 for i, v in enumerate(params) if self.var_heap(v)}
         while True:
             seen = {}
-            for name, params, body in bodies:
+            for name, _, params, body in self.bodies():
                 shapes = {v: known[(name, i)] for i, v in enumerate(params)
                           if known.get((name, i)) is not None}
                 self.call_shapes(body, shapes, known, seen)
@@ -473,10 +479,7 @@ class Emitter:
                         c = shapes.get(a[1]) if a[0] == 'var' else None
                         old = seen.get(k, ANY)
                         seen[k] = c if old is ANY else old if c is ANY or c is old else None
-            inner = dict(shapes)
-            if op[0] == 'con':
-                inner[x] = op[1]
-            self.call_shapes(e[3], inner, known, seen)
+            self.call_shapes(e[3], {**shapes, x: op[1]} if op[0] == 'con' else shapes, known, seen)
         elif kind in ('letx', 'if'):
             self.call_shapes(e[2], shapes, known, seen)
             self.call_shapes(e[3], shapes, known, seen)
